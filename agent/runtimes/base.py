@@ -1,0 +1,89 @@
+"""The runtime plug-in interface: one small class per inference engine.
+
+A runtime loads a model file into a `LoadedModel`; the worker binds inputs once and then calls
+`invoke()` in its timed loop, so whatever a runtime does per call is exactly what gets measured.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+
+class ModelError(Exception):
+    """The model file or the job's inputs are unusable: one clear line for the user."""
+
+
+@dataclass
+class TensorSpec:
+    name: str
+    dtype: str  # numpy dtype name: "float32", "int8", ...
+    # Declared dims; None (or a symbolic name as str) where the model leaves it dynamic.
+    shape: list[int | str | None]
+    # (scale, zero_point) for quantized tensors, else None.
+    quantization: tuple[float, int] | None = None
+
+
+@dataclass
+class LoadOptions:
+    threads: int = 0  # 0: runtime default
+    execution_provider: str = ""  # "" means the runtime's default
+    delegate_path: str = ""
+    delegate_options: dict[str, str] = field(default_factory=dict)
+    profile_ops: bool = False
+    profile_dir: str = ""
+
+
+@dataclass
+class OpTiming:
+    node_name: str
+    op_type: str
+    provider: str
+    mean_us: float
+    count: int
+
+
+class LoadedModel(ABC):
+    """A model ready to run. `bind_inputs` once, then `invoke` as often as the loop needs."""
+
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    warnings: list[str]
+
+    @abstractmethod
+    def resize_inputs(self, shapes: dict[str, Sequence[int]]) -> None:
+        """Fix dynamic dims before binding (TFLite needs this before allocation)."""
+
+    @abstractmethod
+    def bind_inputs(self, feeds: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def invoke(self) -> None:
+        """One inference on the bound inputs."""
+
+    @abstractmethod
+    def providers_used(self) -> list[str]:
+        """What really executed: ORT providers after fallback, TFLite delegates applied."""
+
+    def output_specs(self) -> list[TensorSpec]:
+        return self.outputs
+
+    def op_profile(self) -> list[OpTiming]:
+        """Per-op timings when profiling was asked for and the runtime supports it."""
+        return []
+
+    def close(self) -> None:
+        """Release the runtime's resources."""
+
+
+class Runtime(ABC):
+    name: str  # "onnxruntime" / "tflite"
+
+    @abstractmethod
+    def version(self) -> str: ...
+
+    @abstractmethod
+    def available_providers(self) -> list[str]: ...
+
+    @abstractmethod
+    def load(self, model_path: str, options: LoadOptions) -> LoadedModel: ...
