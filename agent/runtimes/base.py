@@ -6,8 +6,9 @@ A runtime loads a model file into a `LoadedModel`; the worker binds inputs once 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 
 class ModelError(Exception):
@@ -49,6 +50,7 @@ class LoadedModel(ABC):
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
     warnings: list[str]
+    provider_requested: str  # the resolved name of what was asked for ("CPUExecutionProvider", "xnnpack")
 
     @abstractmethod
     def resize_inputs(self, shapes: dict[str, Sequence[int]]) -> None:

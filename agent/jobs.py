@@ -1,0 +1,336 @@
+"""The job queue: one job at a time (the board is the instrument), results persisted until collected.
+
+State on disk, per job: jobs/<id>/spec.pb, meta.json (state, submission time) and, once finished,
+result.pb. Every file is written to a temp name and renamed, so a crash never leaves half a record.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .job_files import META_FILE, RESULT_FILE, SPEC_FILE
+from .model_store import ModelStore
+from .proto import agent_pb2 as pb
+from .worker_runner import WorkerRun, describe_exit, last_error_line
+
+TERMINAL_STATES = frozenset(
+    {pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_TIMED_OUT,
+     pb.JOB_STATE_INTERRUPTED}
+)
+
+
+class QueueFull(Exception):
+    pass
+
+
+class UnknownJob(Exception):
+    pass
+
+
+class JobNotFinished(Exception):
+    pass
+
+
+@dataclass
+class JobLimits:
+    max_queue: int = 64
+    default_timeout_s: float = 600.0
+    max_timeout_s: float = 24 * 3600.0
+    worker_memory_bytes: int = 0  # 0: no limit
+
+
+@dataclass
+class Job:
+    job_id: str
+    spec: pb.JobSpec
+    submitted_unix_s: float
+    state: int = pb.JOB_STATE_QUEUED
+    result: pb.JobResult | None = None
+    # The latest event and a counter: a watcher sends the newest snapshot, never a backlog.
+    last_event: pb.JobEvent | None = None
+    seq: int = 0
+    run: WorkerRun | None = None
+    cancel_requested: bool = False
+    extra_warnings: list[str] = field(default_factory=list)
+
+    def status(self) -> pb.JobStatus:
+        return pb.JobStatus(
+            job_id=self.job_id, state=self.state, error=self.result.error if self.result else "",
+            model_name=self.spec.model_name, submitted_unix_s=self.submitted_unix_s,
+        )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# Hooks the measurement add-ons (sensors) attach to: called around the worker with the job and result.
+JobHook = Callable[[Job, pb.JobResult], None]
+
+
+class JobManager:
+    def __init__(self, state_dir: Path, models: ModelStore, limits: JobLimits) -> None:
+        self.jobs_dir = state_dir / "jobs"
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.models = models
+        self.limits = limits
+        self._jobs: dict[str, Job] = {}
+        self._queue: collections.deque[Job] = collections.deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self.before_worker: list[Callable[[Job], None]] = []
+        self.after_worker: list[JobHook] = []
+        self._recover()
+        self._runner = threading.Thread(target=self._run_forever, name="job-runner", daemon=True)
+
+    def start(self) -> None:
+        self._runner.start()
+
+    # ------------------------------------------------------------------ recovery
+
+    def _recover(self) -> None:
+        """Reload jobs after a restart: finished stay, queued are queued again, running become interrupted."""
+        recovered: list[Job] = []
+        for job_dir in self.jobs_dir.iterdir():
+            if not job_dir.is_dir():
+                continue
+            try:
+                spec = pb.JobSpec.FromString((job_dir / SPEC_FILE).read_bytes())
+                meta = json.loads((job_dir / META_FILE).read_text())
+            except (OSError, ValueError):
+                shutil.rmtree(job_dir, ignore_errors=True)  # a submission cut off before it was acknowledged
+                continue
+            job = Job(job_dir.name, spec, float(meta.get("submitted_unix_s", 0)))
+            result_path = job_dir / RESULT_FILE
+            if result_path.exists():
+                job.result = pb.JobResult.FromString(result_path.read_bytes())
+                job.state = job.result.state
+            elif meta.get("state") == pb.JOB_STATE_RUNNING:
+                self._finish(job, pb.JobResult(
+                    state=pb.JOB_STATE_INTERRUPTED,
+                    error="the agent stopped while this job was running; it was not completed",
+                ), notify=False)
+            else:
+                job.state = pb.JOB_STATE_QUEUED
+            recovered.append(job)
+        recovered.sort(key=lambda j: (j.submitted_unix_s, j.job_id))
+        for job in recovered:
+            self._jobs[job.job_id] = job
+            if job.state == pb.JOB_STATE_QUEUED:
+                self._queue.append(job)
+            self._set_event(job, self._terminal_or_state_event(job))
+
+    # ------------------------------------------------------------------ API used by the gRPC service
+
+    def submit(self, spec: pb.JobSpec) -> tuple[Job, int]:
+        with self._cond:
+            if self._stopping:
+                raise QueueFull("the agent is shutting down")
+            if len(self._queue) >= self.limits.max_queue:
+                raise QueueFull(f"the job queue is full ({self.limits.max_queue} jobs waiting); try again later")
+            job_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
+            job = Job(job_id, spec, time.time())
+            job_dir = self.jobs_dir / job_id
+            job_dir.mkdir()
+            _write_atomic(job_dir / SPEC_FILE, spec.SerializeToString())
+            self._write_meta(job)
+            self._jobs[job_id] = job
+            self._queue.append(job)
+            position = len(self._queue) if self._running_job() else len(self._queue) - 1
+            self._set_event(job, pb.JobEvent(
+                job_id=job_id, state=pb.JOB_STATE_QUEUED,
+                progress=pb.Progress(phase="queued", queue_position=position),
+            ))
+            self._cond.notify_all()
+            return job, position
+
+    def get(self, job_id: str) -> Job:
+        with self._cond:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise UnknownJob(f"no job {job_id!r} on this agent (finished results are kept until collected)")
+        return job
+
+    def list(self) -> list[Job]:
+        with self._cond:
+            return sorted(self._jobs.values(), key=lambda j: (j.submitted_unix_s, j.job_id))
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        with self._cond:
+            if job.state in TERMINAL_STATES:
+                return job
+            job.cancel_requested = True
+            if job in self._queue:
+                self._queue.remove(job)
+                self._finish(job, pb.JobResult(state=pb.JOB_STATE_CANCELLED, error="cancelled before it started"))
+                return job
+            run = job.run
+        if run is not None:
+            run.cancel()
+        return job
+
+    def collect(self, job_id: str) -> Job:
+        """The controller has the result: forget the job and delete its files."""
+        job = self.get(job_id)
+        with self._cond:
+            if job.state not in TERMINAL_STATES:
+                raise JobNotFinished(f"job {job_id} has not finished (state {pb.JobState.Name(job.state)})")
+            self._jobs.pop(job_id, None)
+        shutil.rmtree(self.jobs_dir / job_id, ignore_errors=True)
+        return job
+
+    def watch(self, job_id: str, is_active: Callable[[], bool], poll_s: float = 1.0) -> Iterator[pb.JobEvent]:
+        """Yield the newest event whenever it changes, until the job ends or the client goes away."""
+        job = self.get(job_id)
+        seen = -1
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda last=seen: job.seq != last or self._stopping, timeout=poll_s)
+                event, seq, stopping = job.last_event, job.seq, self._stopping
+            if not is_active():
+                return
+            if seq != seen and event is not None:
+                seen = seq
+                yield event
+                if event.state in TERMINAL_STATES:
+                    return
+            if stopping:
+                return
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        with self._cond:
+            self._stopping = True
+            running = self._running_job()
+            self._cond.notify_all()
+        if running is not None and running.run is not None:
+            running.run.cancel()  # the job is recorded as interrupted below, not as cancelled
+        self._runner.join(timeout=timeout_s)
+
+    # ------------------------------------------------------------------ internals
+
+    def _running_job(self) -> Job | None:
+        return next((j for j in self._jobs.values() if j.state == pb.JOB_STATE_RUNNING), None)
+
+    def _write_meta(self, job: Job) -> None:
+        meta = {"state": job.state, "submitted_unix_s": job.submitted_unix_s, "model_name": job.spec.model_name}
+        _write_atomic(self.jobs_dir / job.job_id / META_FILE, json.dumps(meta).encode())
+
+    def _set_event(self, job: Job, event: pb.JobEvent) -> None:
+        # Caller holds the lock (or is in single-threaded start-up).
+        job.last_event = event
+        job.seq += 1
+        self._cond.notify_all()
+
+    def _terminal_or_state_event(self, job: Job) -> pb.JobEvent:
+        if job.result is not None:
+            return pb.JobEvent(job_id=job.job_id, state=job.state, result=job.result)
+        return pb.JobEvent(job_id=job.job_id, state=job.state, progress=pb.Progress(phase="queued"))
+
+    def _finish(self, job: Job, result: pb.JobResult, notify: bool = True) -> None:
+        result.job_id = job.job_id
+        result.model_sha256 = job.spec.model_sha256
+        result.model_name = job.spec.model_name
+        result.spec.CopyFrom(job.spec)
+        result.agent_version = __version__
+        result.finished_unix_s = result.finished_unix_s or time.time()
+        job_dir = self.jobs_dir / job.job_id
+        if job_dir.exists():
+            _write_atomic(job_dir / RESULT_FILE, result.SerializeToString())
+        job.result = result
+        job.state = result.state
+        if job_dir.exists():
+            self._write_meta(job)
+        event = pb.JobEvent(job_id=job.job_id, state=job.state, result=result)
+        if notify:
+            self._set_event(job, event)
+        else:
+            job.last_event = event
+
+    def _run_forever(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._stopping)
+                if self._stopping:
+                    return
+                job = self._queue.popleft()
+                job.state = pb.JOB_STATE_RUNNING
+                self._write_meta(job)
+                self._set_event(job, pb.JobEvent(
+                    job_id=job.job_id, state=job.state, progress=pb.Progress(phase="starting")))
+                for position, waiting in enumerate(self._queue, start=1):
+                    self._set_event(waiting, pb.JobEvent(
+                        job_id=waiting.job_id, state=waiting.state,
+                        progress=pb.Progress(phase="queued", queue_position=position)))
+            try:
+                result = self._execute(job)
+            except Exception as exc:  # a bug here must not stop the queue
+                result = pb.JobResult(state=pb.JOB_STATE_FAILED, error=f"agent error: {type(exc).__name__}: {exc}")
+            with self._cond:
+                self._finish(job, result)
+
+    def _execute(self, job: Job) -> pb.JobResult:
+        stored = self.models.get(job.spec.model_sha256)
+        if stored is None:
+            return pb.JobResult(state=pb.JOB_STATE_FAILED,
+                                error=f"model {job.spec.model_sha256} is no longer in the agent's cache")
+        started = time.time()
+        timeout_s = job.spec.timeout_s or self.limits.default_timeout_s
+
+        def on_progress(line: dict) -> None:
+            progress = pb.Progress(
+                phase=str(line.get("phase", "")), done=int(line.get("done", 0)), total=int(line.get("total", 0)),
+                elapsed_s=float(line.get("elapsed_s", 0.0)), message=str(line.get("message", "")),
+            )
+            with self._cond:
+                self._set_event(job, pb.JobEvent(job_id=job.job_id, state=job.state, progress=progress))
+
+        for hook in self.before_worker:
+            hook(job)
+        with self._cond:
+            if self._stopping or job.cancel_requested:
+                return self._stopped_result(job)
+            job.run = WorkerRun(self.jobs_dir / job.job_id, job.spec, stored.path, on_progress,
+                                self.limits.worker_memory_bytes)
+        outcome = job.run.wait(timeout_s)
+        if outcome.timed_out:
+            result = pb.JobResult(
+                state=pb.JOB_STATE_TIMED_OUT,
+                error=f"the job ran past its timeout of {timeout_s:g} s; the worker was killed",
+            )
+        elif outcome.cancelled:
+            result = self._stopped_result(job)
+        elif outcome.result is not None:
+            result = outcome.result
+        else:
+            detail = last_error_line(outcome.stderr_tail)
+            result = pb.JobResult(
+                state=pb.JOB_STATE_FAILED,
+                error=describe_exit(outcome.exit_code) + (f" ({detail})" if detail else "")
+                + " before it reported a result: the runtime crashed or ran out of memory",
+            )
+        result.worker_exit_code = outcome.exit_code
+        result.started_unix_s = started
+        result.warnings.extend(job.extra_warnings)
+        for hook in self.after_worker:
+            hook(job, result)
+        return result
+
+    def _stopped_result(self, job: Job) -> pb.JobResult:
+        if self._stopping and not job.cancel_requested:
+            return pb.JobResult(state=pb.JOB_STATE_INTERRUPTED, error="the agent shut down while this job ran")
+        return pb.JobResult(state=pb.JOB_STATE_CANCELLED, error="cancelled while running")

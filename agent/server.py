@@ -1,0 +1,218 @@
+"""The gRPC service: maps the v1 contract onto the model store and the job queue."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from . import API_VERSION, __version__
+from .board import read_identity
+from .jobs import JobLimits, JobManager, JobNotFinished, QueueFull, UnknownJob
+from .model_store import ModelStore, UploadError, check_sha256
+from .proto import agent_pb2 as pb
+from .proto import agent_pb2_grpc
+from .runtime_probe import RuntimeReport, probe_in_child
+
+SERVICE_NAME = "edgebench.v1.Agent"
+MAX_MESSAGE_BYTES = 64 << 20  # job specs carry .npy inputs; results carry every raw sample
+MAX_THREADS_PER_JOB = 1024
+MAX_INPUT_ELEMENTS = 1 << 31
+
+
+@dataclass
+class AgentConfig:
+    state_dir: str
+    max_model_bytes: int = 512 << 20
+    limits: JobLimits = field(default_factory=JobLimits)
+    sysfs_root: str = "/"
+    rpc_threads: int = 16
+
+
+class RuntimeCatalogue:
+    """Runtimes found by a child probe, started at agent start-up so the first Describe is quick."""
+
+    def __init__(self) -> None:
+        self._reports: list[RuntimeReport] | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._probe, name="runtime-probe", daemon=True).start()
+
+    def _probe(self) -> None:
+        self._reports = probe_in_child()
+        self._done.set()
+
+    def reports(self, wait_s: float = 120.0) -> list[RuntimeReport]:
+        self._done.wait(wait_s)
+        return self._reports or []
+
+
+class AgentService(agent_pb2_grpc.AgentServicer):
+    def __init__(self, config: AgentConfig, models: ModelStore, jobs: JobManager) -> None:
+        self.config = config
+        self.models = models
+        self.jobs = jobs
+        self.runtimes = RuntimeCatalogue()
+        self.sensor_infos: list[pb.SensorInfo] = []  # filled by the sensor add-on when present
+
+    # ------------------------------------------------------------------ describe
+
+    def Describe(self, request: pb.DescribeRequest, context: grpc.ServicerContext) -> pb.BoardDescription:
+        ident = read_identity(self.config.sysfs_root)
+        desc = pb.BoardDescription(
+            agent_version=__version__, api_version=API_VERSION, hostname=ident.hostname,
+            board_model=ident.board_model, soc=ident.soc, machine=ident.machine, os=ident.os,
+            kernel=ident.kernel, python_version=ident.python_version, cpu_count=ident.cpu_count,
+            memory_total_bytes=ident.memory_total_bytes, cpu_governor=ident.cpu_governor,
+            fingerprint=ident.fingerprint(), max_model_bytes=self.models.max_model_bytes,
+            max_queue=self.jobs.limits.max_queue, default_tflite_delegate="xnnpack",
+        )
+        for r in self.runtimes.reports():
+            desc.runtimes.add(name=r.name, version=r.version, available=r.available, reason=r.reason,
+                              execution_providers=r.execution_providers, package=r.package)
+        desc.sensors.add(name="worker-memory", kind="memory", unit="KiB", available=True,
+                         source="/proc/<worker>/status VmRSS, VmHWM",
+                         note="the worker's own peak resident set (VmHWM), reset after model load")
+        desc.sensors.extend(self.sensor_infos)
+        return desc
+
+    # ------------------------------------------------------------------ models
+
+    def HasModel(self, request: pb.ModelRef, context: grpc.ServicerContext) -> pb.ModelStatus:
+        try:
+            stored = self.models.get(request.sha256)
+        except UploadError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        if stored is None:
+            return pb.ModelStatus(sha256=request.sha256, present=False)
+        return pb.ModelStatus(sha256=stored.sha256, present=True, size_bytes=stored.size_bytes)
+
+    def UploadModel(self, request_iterator: Iterator[pb.UploadChunk], context: grpc.ServicerContext) -> pb.ModelStatus:
+        first = next(request_iterator, None)
+        if first is None or first.WhichOneof("part") != "header":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "an upload must start with its header")
+        header = first.header
+
+        def data() -> Iterator[bytes]:
+            for chunk in request_iterator:
+                if chunk.WhichOneof("part") != "data":
+                    raise UploadError("INVALID_ARGUMENT", "only the first upload message may be a header")
+                yield chunk.data
+
+        try:
+            stored = self.models.put_stream(header.sha256, header.size_bytes, data())
+        except UploadError as exc:
+            context.abort(getattr(grpc.StatusCode, exc.code), str(exc))
+        except OSError as exc:  # disk full, permissions: nothing half-written stays behind
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"cannot store the model on the agent: {exc}")
+        return pb.ModelStatus(sha256=stored.sha256, present=True, size_bytes=stored.size_bytes,
+                              already_present=stored.already_present)
+
+    # ------------------------------------------------------------------ jobs
+
+    def Submit(self, request: pb.JobSpec, context: grpc.ServicerContext) -> pb.JobHandle:
+        problem = self._check_spec(request)
+        if problem:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        if self.models.get(request.model_sha256) is None:
+            context.abort(grpc.StatusCode.NOT_FOUND,
+                          f"model {request.model_sha256} is not on this agent: upload it first")
+        try:
+            job, position = self.jobs.submit(request)
+        except QueueFull as exc:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        except OSError as exc:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"cannot record the job on the agent: {exc}")
+        return pb.JobHandle(job_id=job.job_id, queue_position=position)
+
+    def _check_spec(self, spec: pb.JobSpec) -> str:
+        try:
+            check_sha256(spec.model_sha256)
+        except UploadError as exc:
+            return str(exc)
+        if spec.runtime not in pb.Runtime.values():
+            return f"unknown runtime {spec.runtime}"
+        if spec.threads > MAX_THREADS_PER_JOB:
+            return f"threads must be at most {MAX_THREADS_PER_JOB}"
+        if spec.min_duration_s < 0 or spec.timeout_s < 0 or spec.min_duration_s > self.jobs.limits.max_timeout_s:
+            return "durations must be non-negative and below the agent's maximum job time"
+        if spec.timeout_s > self.jobs.limits.max_timeout_s:
+            return f"timeout_s is over the agent's maximum of {self.jobs.limits.max_timeout_s:g} s"
+        for shape in spec.input_shapes:
+            elements = 1
+            for d in shape.dims:
+                if d <= 0:
+                    return f"input {shape.name!r}: every dim must be positive"
+                elements *= d
+            if elements > MAX_INPUT_ELEMENTS:
+                return f"input {shape.name!r}: {elements} elements is absurd (limit {MAX_INPUT_ELEMENTS})"
+        return ""
+
+    def Watch(self, request: pb.WatchRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
+        try:
+            events = self.jobs.watch(request.job_id, context.is_active)
+            yield from events
+        except UnknownJob as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+
+    def Cancel(self, request: pb.JobRef, context: grpc.ServicerContext) -> pb.JobStatus:
+        try:
+            return self.jobs.cancel(request.job_id).status()
+        except UnknownJob as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+
+    def ListJobs(self, request: pb.ListJobsRequest, context: grpc.ServicerContext) -> pb.JobList:
+        return pb.JobList(jobs=[job.status() for job in self.jobs.list()])
+
+    def Collect(self, request: pb.JobRef, context: grpc.ServicerContext) -> pb.JobStatus:
+        try:
+            return self.jobs.collect(request.job_id).status()
+        except UnknownJob as exc:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except JobNotFinished as exc:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+
+
+@dataclass
+class RunningAgent:
+    server: grpc.Server
+    port: int
+    service: AgentService
+    jobs: JobManager
+    health: health.HealthServicer
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        self.health.enter_graceful_shutdown()
+        self.jobs.shutdown()
+        self.server.stop(grace_s).wait()
+
+
+def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
+    from pathlib import Path
+
+    state = Path(config.state_dir)
+    models = ModelStore(state / "models", config.max_model_bytes)
+    jobs = JobManager(state, models, config.limits)
+    service = AgentService(config, models, jobs)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.rpc_threads, thread_name_prefix="rpc"),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+        maximum_concurrent_rpcs=config.rpc_threads * 4,
+    )
+    agent_pb2_grpc.add_AgentServicer_to_server(service, server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {listen}")
+    server.start()
+    jobs.start()
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningAgent(server, port, service, jobs, health_servicer)

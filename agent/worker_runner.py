@@ -1,0 +1,134 @@
+"""Runs one job's worker child process: starts it, relays its progress, enforces the timeout, kills it."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .job_files import WORKER_CONFIG_FILE, WORKER_RESULT_FILE, WORKER_STDERR_FILE
+from .proto import agent_pb2 as pb
+
+STDERR_TAIL_BYTES = 4096
+
+
+@dataclass
+class WorkerOutcome:
+    result: pb.JobResult | None  # what the worker wrote, if it got that far
+    exit_code: int  # negative: killed by that signal
+    timed_out: bool
+    cancelled: bool
+    stderr_tail: str
+
+
+class WorkerRun:
+    """One worker process. `wait()` blocks until it exits, is killed at its timeout, or is cancelled."""
+
+    def __init__(
+        self,
+        job_dir: Path,
+        spec: pb.JobSpec,
+        model_path: Path,
+        on_progress: Callable[[dict], None],
+        memory_limit_bytes: int = 0,
+    ) -> None:
+        self.job_dir = job_dir
+        self._on_progress = on_progress
+        self._cancelled = threading.Event()
+        (job_dir / WORKER_CONFIG_FILE).write_text(json.dumps({"model_path": str(model_path)}))
+        (job_dir / WORKER_RESULT_FILE).unlink(missing_ok=True)
+        self._stderr = open(job_dir / WORKER_STDERR_FILE, "wb")
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agent.worker", str(job_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=job_dir,
+            env=env,
+            # Own process group: a timeout or cancel kills the runtime's helper processes too.
+            start_new_session=True,
+            preexec_fn=_memory_limiter(memory_limit_bytes) if memory_limit_bytes else None,
+        )
+        self._reader = threading.Thread(target=self._read_progress, name="worker-progress", daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _read_progress(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue  # a runtime printing to stdout: not ours
+            if isinstance(event, dict):
+                self._on_progress(event)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._kill()
+
+    def _kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def wait(self, timeout_s: float) -> WorkerOutcome:
+        timed_out = False
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            self._kill()
+            self.process.wait()
+        self._reader.join(timeout=5)
+        self._stderr.close()
+        if self.process.stdout:
+            self.process.stdout.close()
+        result = None
+        result_path = self.job_dir / WORKER_RESULT_FILE
+        if not timed_out and not self._cancelled.is_set() and result_path.exists():
+            result = pb.JobResult.FromString(result_path.read_bytes())
+        return WorkerOutcome(result, self.process.returncode, timed_out, self._cancelled.is_set(), self._stderr_tail())
+
+    def _stderr_tail(self) -> str:
+        try:
+            with open(self.job_dir / WORKER_STDERR_FILE, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - STDERR_TAIL_BYTES))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+def _memory_limiter(limit_bytes: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+    return apply
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the worker was killed by {name}"
+    return f"the worker exited with code {code}"
+
+
+def last_error_line(stderr_tail: str) -> str:
+    lines = [line.strip() for line in stderr_tail.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""

@@ -1,0 +1,151 @@
+"""Run records: one per job, the shape of `bench --json`'s `runs` entries (documented in the README)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agent.proto import agent_pb2 as pb
+
+from .client import UploadOutcome
+from .models import ModelArg
+
+SCHEMA = "edgebench.bench/1"
+KIB_PER_MB = 1024  # memory is printed in MiB ("MB" in tables, as top and jtop do)
+
+RUNTIME_NAMES = {pb.RUNTIME_ONNXRUNTIME: "onnxruntime", pb.RUNTIME_TFLITE: "tflite"}
+
+STATUS_NAMES = {
+    pb.JOB_STATE_SUCCEEDED: "ok",
+    pb.JOB_STATE_FAILED: "failed",
+    pb.JOB_STATE_CANCELLED: "cancelled",
+    pb.JOB_STATE_TIMED_OUT: "timed_out",
+    pb.JOB_STATE_INTERRUPTED: "interrupted",
+}
+
+
+@dataclass
+class LatencyRecord:
+    min: float
+    mean: float
+    std: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    max: float
+    count: int
+
+
+@dataclass
+class RunRecord:
+    target: str
+    board: dict[str, Any]
+    model: dict[str, Any]
+    runtime: str
+    runtime_version: str
+    ep: str
+    threads: int
+    status: str
+    error: str | None = None
+    providers_used: list[str] = field(default_factory=list)
+    warmup: int = 0
+    latency_ms: LatencyRecord | None = None
+    throughput_ips: float | None = None
+    load_ms: float | None = None
+    first_inference_ms: float | None = None
+    peak_rss_mb: float | None = None
+    rss_after_load_mb: float | None = None
+    peak_rss_load_mb: float | None = None
+    peak_rss_steady_mb: float | None = None
+    samples_ms: list[float] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    job_id: str = ""
+    window_monotonic_ns: list[int] = field(default_factory=list)
+    op_profile: list[dict[str, Any]] = field(default_factory=list)
+    # Filled by the cost model and the energy samplers; null until they have something measured or computed.
+    predicted: dict[str, Any] | None = None
+    energy: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def board_record(desc: pb.BoardDescription) -> dict[str, Any]:
+    return {
+        "model": desc.board_model,
+        "soc": desc.soc,
+        "hostname": desc.hostname,
+        "machine": desc.machine,
+        "os": desc.os,
+        "cpu_count": desc.cpu_count,
+        "memory_total_mb": round(desc.memory_total_bytes / (1 << 20)),
+        "governor": desc.cpu_governor or None,
+        "fingerprint": desc.fingerprint,
+        "agent_version": desc.agent_version,
+    }
+
+
+def _model_record(model: ModelArg, upload: UploadOutcome | None) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "source": model.text,
+        "format": model.format,
+        "sha256": upload.sha256 if upload else None,
+        "size_bytes": upload.size_bytes if upload else model.path.stat().st_size,
+    }
+
+
+def _mb(kib: int) -> float | None:
+    return round(kib / KIB_PER_MB, 2) if kib else None
+
+
+def _tensors(items) -> list[dict[str, Any]]:
+    return [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape)} for t in items]
+
+
+def failed_run(target: str, board: dict[str, Any], model: ModelArg, runtime: str, ep: str, threads: int,
+               error: str, upload: UploadOutcome | None) -> RunRecord:
+    return RunRecord(target, board, _model_record(model, upload), runtime, "", ep, threads, "failed", error)
+
+
+def run_from_result(target: str, board: dict[str, Any], model: ModelArg, upload: UploadOutcome | None,
+                    result: pb.JobResult) -> RunRecord:
+    status = STATUS_NAMES.get(result.state, "failed")
+    record = RunRecord(
+        target=target,
+        board=board,
+        model=_model_record(model, upload),
+        runtime=result.runtime or RUNTIME_NAMES.get(result.spec.runtime, ""),
+        runtime_version=result.runtime_version,
+        ep=result.execution_provider_requested or result.spec.execution_provider,
+        threads=result.spec.threads,
+        status=status,
+        error=result.error or None,
+        providers_used=list(result.providers_used),
+        warmup=result.spec.warmup_runs,
+        warnings=list(result.warnings),
+        job_id=result.job_id,
+    )
+    if status != "ok":
+        return record
+    lat = result.latency
+    record.latency_ms = LatencyRecord(lat.min_ms, lat.mean_ms, lat.std_ms, lat.p50_ms, lat.p90_ms, lat.p95_ms,
+                                      lat.p99_ms, lat.max_ms, lat.count)
+    record.throughput_ips = lat.throughput_ips
+    record.load_ms = result.load_ms
+    record.first_inference_ms = result.first_inference_ms
+    record.peak_rss_mb = _mb(result.peak_rss_kib)
+    record.rss_after_load_mb = _mb(result.rss_after_load_kib)
+    record.peak_rss_load_mb = _mb(result.peak_rss_load_kib)
+    record.peak_rss_steady_mb = _mb(result.peak_rss_steady_kib)
+    record.samples_ms = [s / 1e6 for s in result.samples_ns]
+    record.inputs = _tensors(result.inputs)
+    record.outputs = _tensors(result.outputs)
+    record.window_monotonic_ns = [result.window_start_ns, result.window_end_ns]
+    record.op_profile = [
+        {"node": o.node_name, "op_type": o.op_type, "provider": o.provider, "mean_us": o.mean_us, "count": o.count}
+        for o in result.op_profile
+    ]
+    return record

@@ -1,0 +1,106 @@
+"""Bench output: the terminal table, the JSON document and the CSV rows."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from agent import __version__
+
+from .records import SCHEMA, RunRecord
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    rows = [list(r) for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    # Text columns left-aligned, numbers right-aligned.
+    numeric = [all(_looks_numeric(r[i]) for r in rows) if rows else False for i in range(len(headers))]
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric)).rstrip()
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def _looks_numeric(text: str) -> bool:
+    return text == "-" or text.replace(".", "", 1).replace("-", "", 1).isdigit()
+
+
+def bench_table(records: Sequence[RunRecord]) -> str:
+    headers = ["model", "runtime", "ep", "thr", "load ms", "first ms", "mean ms", "p50 ms", "p90 ms", "p99 ms",
+               "std ms", "n", "inf/s", "peak MB", "status"]
+    rows = []
+    for r in records:
+        lat = r.latency_ms
+        ep = ",".join(p.replace("ExecutionProvider", "") for p in r.providers_used) or r.ep or "-"
+        rows.append([
+            r.model["name"], r.runtime, ep, str(r.threads), _fmt(r.load_ms, 1), _fmt(r.first_inference_ms),
+            _fmt(lat and lat.mean, 3), _fmt(lat and lat.p50, 3), _fmt(lat and lat.p90, 3), _fmt(lat and lat.p99, 3),
+            _fmt(lat and lat.std, 3), _fmt(lat and lat.count), _fmt(r.throughput_ips, 1), _fmt(r.peak_rss_mb, 1),
+            r.status,
+        ])
+    text = render_table(headers, rows)
+    board = records[0].board if records else {}
+    header = (f"target {records[0].target}: {board.get('model', '?')} ({board.get('soc', '?')}, "
+              f"{board.get('cpu_count', '?')} cores, governor {board.get('governor') or 'n/a'})") if records else ""
+    notes = []
+    for r in records:
+        if r.error:
+            notes.append(f"! {r.model['name']} {r.runtime} threads={r.threads}: {r.error}")
+        for w in r.warnings:
+            notes.append(f"  note: {r.model['name']} threads={r.threads}: {w}")
+    return "\n".join(x for x in [header, text, *notes] if x)
+
+
+def bench_document(records: Sequence[RunRecord]) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "controller_version": __version__,
+        "created_unix_s": round(time.time(), 3),
+        "runs": [r.to_json() for r in records],
+    }
+
+
+def bench_json(records: Sequence[RunRecord]) -> str:
+    return json.dumps(bench_document(records), indent=2)
+
+
+CSV_COLUMNS = [
+    "target", "board_model", "board_fingerprint", "model", "model_sha256", "runtime", "runtime_version", "ep",
+    "providers_used", "threads", "status", "error", "load_ms", "first_inference_ms", "latency_min_ms",
+    "latency_mean_ms", "latency_std_ms", "latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms",
+    "latency_max_ms", "latency_count", "throughput_ips", "peak_rss_mb", "rss_after_load_mb",
+]
+
+
+def bench_csv(records: Sequence[RunRecord]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for r in records:
+        lat = r.latency_ms
+        row = {
+            "target": r.target, "board_model": r.board.get("model"), "board_fingerprint": r.board.get("fingerprint"),
+            "model": r.model["name"], "model_sha256": r.model["sha256"], "runtime": r.runtime,
+            "runtime_version": r.runtime_version, "ep": r.ep, "providers_used": ";".join(r.providers_used),
+            "threads": r.threads, "status": r.status, "error": r.error or "", "load_ms": r.load_ms,
+            "first_inference_ms": r.first_inference_ms, "throughput_ips": r.throughput_ips,
+            "peak_rss_mb": r.peak_rss_mb, "rss_after_load_mb": r.rss_after_load_mb,
+        }
+        if lat is not None:
+            for key in ("min", "mean", "std", "p50", "p90", "p95", "p99", "max"):
+                row[f"latency_{key}_ms"] = getattr(lat, key)
+            row["latency_count"] = lat.count
+        writer.writerow(row)
+    return out.getvalue()
