@@ -67,7 +67,7 @@ def _check_override(spec: TensorSpec, shape: list[int]) -> None:
             f"input {spec.name!r}: shape {_shape_text(shape)} has rank {len(shape)}, "
             f"the model declares {_shape_text(spec.shape)} (rank {len(spec.shape)})"
         )
-    for axis, (want, got) in enumerate(zip(spec.shape, shape)):
+    for axis, (want, got) in enumerate(zip(spec.shape, shape, strict=True)):
         if isinstance(want, int) and want >= 0 and want != got:
             raise ModelError(
                 f"input {spec.name!r}: shape {_shape_text(shape)} does not match the model's "

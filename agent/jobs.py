@@ -128,11 +128,12 @@ class JobManager:
                 job.state = pb.JOB_STATE_QUEUED
             recovered.append(job)
         recovered.sort(key=lambda j: (j.submitted_unix_s, j.job_id))
-        for job in recovered:
-            self._jobs[job.job_id] = job
-            if job.state == pb.JOB_STATE_QUEUED:
-                self._queue.append(job)
-            self._set_event(job, self._terminal_or_state_event(job))
+        with self._cond:
+            for job in recovered:
+                self._jobs[job.job_id] = job
+                if job.state == pb.JOB_STATE_QUEUED:
+                    self._queue.append(job)
+                self._set_event(job, self._terminal_or_state_event(job))
 
     # ------------------------------------------------------------------ API used by the gRPC service
 
@@ -231,7 +232,7 @@ class JobManager:
         _write_atomic(self.jobs_dir / job.job_id / META_FILE, json.dumps(meta).encode())
 
     def _set_event(self, job: Job, event: pb.JobEvent) -> None:
-        # Caller holds the lock (or is in single-threaded start-up).
+        # Caller holds the lock.
         job.last_event = event
         job.seq += 1
         self._cond.notify_all()

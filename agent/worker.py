@@ -148,8 +148,24 @@ def _timed_loop(model, runs: int, min_duration_s: float, progress: ProgressWrite
     return samples
 
 
+def die_with_parent() -> None:
+    """Linux: if the agent is killed, its worker goes too, instead of running on as an orphan."""
+    try:
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the agent's timeout still bounds the job
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    parent = os.getppid()
+    die_with_parent()
+    if os.getppid() != parent:  # the agent died before prctl took effect
+        return 1
     job_dir = Path(argv[0])
     spec = pb.JobSpec.FromString((job_dir / SPEC_FILE).read_bytes())
     model_path = json.loads((job_dir / WORKER_CONFIG_FILE).read_text())["model_path"]

@@ -11,10 +11,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ControllerError
+
 _LISTENING = re.compile(r"listening on (\S+):(\d+) ")
 
 
-class LocalAgentError(RuntimeError):
+class LocalAgentError(ControllerError):
     pass
 
 

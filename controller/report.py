@@ -27,7 +27,7 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     # Text columns left-aligned, numbers right-aligned.
     numeric = [all(_looks_numeric(r[i]) for r in rows) if rows else False for i in range(len(headers))]
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric)).rstrip()
+        return "  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric, strict=True)).rstrip()
     out = [line(headers), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     return "\n".join(out)

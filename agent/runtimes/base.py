@@ -74,7 +74,7 @@ class LoadedModel(ABC):
         """Per-op timings when profiling was asked for and the runtime supports it."""
         return []
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most runtimes free on garbage collection
         """Release the runtime's resources."""
 
 
