@@ -1,0 +1,1 @@
+"""Architecture definitions: functions `(net) -> logits` written against `controller.zoo.net.Net`."""
