@@ -1,0 +1,331 @@
+"""The TFLite backend: writes an NHWC flatbuffer with the schema's object API, no TensorFlow needed.
+
+It follows what TFLite converters emit: BatchNorm folded into conv weights and biases, ReLU/ReLU6
+fused into the producing op, torch-style symmetric padding as an explicit PAD before a VALID conv
+(TFLite's SAME pads the bottom/right side on strided convs, torch pads both), conv weights OHWI and
+depthwise weights [1, H, W, C * multiplier].
+
+With `int8=True` every activation is int8 (asymmetric, per tensor), conv weights are symmetric
+per-channel int8, dense weights per-tensor int8 and biases int32 at input_scale * weight_scale. There
+is no calibration data for random weights, so activation ranges are estimated from the weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .net import Act, Value
+from .weights import Weights
+
+MODEL_VERSION = 3  # the schema version every current TFLite runtime expects
+_FUSED = {None: 0, "relu": 1, "relu6": 3}  # ActivationFunctionType: NONE, RELU, RELU6
+
+
+def load_schema() -> Any:
+    """The flatbuffer schema's generated Python module, which ships with ai-edge-litert."""
+    try:
+        from ai_edge_litert import schema_py_generated
+    except ImportError as e:
+        raise RuntimeError(
+            "building TFLite zoo models needs the ai-edge-litert package (pip install ai-edge-litert); "
+            "its schema module writes the flatbuffers") from e
+    return schema_py_generated
+
+
+@dataclass(frozen=True)
+class _QParams:
+    scale: float
+    zero_point: int
+
+    @staticmethod
+    def for_range(lo: float, hi: float) -> _QParams:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)  # zero must be exactly representable
+        scale = max(hi - lo, 1e-6) / 255.0
+        return _QParams(scale, int(np.clip(-128 - round(lo / scale), -128, 127)))
+
+    @property
+    def range(self) -> tuple[float, float]:
+        return (-128 - self.zero_point) * self.scale, (127 - self.zero_point) * self.scale
+
+
+# Int8 kernels are registered from these op versions on (TFLite's op-version rules).
+_INT8_VERSION = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "MAX_POOL_2D": 2,
+                 "MEAN": 2, "SOFTMAX": 2, "ADD": 2, "PAD": 2, "RELU": 2, "RELU6": 2}
+_SOFTMAX_INT8 = _QParams(1.0 / 256.0, -128)  # the only output quantization TFLite accepts
+
+
+class TfliteNet:
+    def __init__(self, weights: Weights, input_shape: Sequence[int], name: str, int8: bool = False) -> None:
+        self._s = load_schema()
+        self._w = weights
+        self._name = name
+        self._int8 = int8
+        self._tensors: list[Any] = []
+        self._buffers: list[Any] = [self._s.BufferT()]  # buffer 0: the empty sentinel
+        self._ops: list[Any] = []
+        self._opcodes: dict[tuple[int, int], int] = {}
+        self._shapes: dict[int, list[int]] = {}
+        self._q: dict[int, _QParams] = {}
+        self._count = 0
+        self.input = Value(self._activation("input", input_shape, _QParams(1.0 / 128.0, 0)),
+                           int(input_shape[-1]))
+
+    # -- tensors and ops --------------------------------------------------------------------------
+
+    def _add_tensor(self, name: str, shape: Sequence[int], dtype: int, data: np.ndarray | None,
+                    quant: Any = None) -> int:
+        buf = self._s.BufferT() if data is None else _AlignedBuffer(self._s, data)
+        self._buffers.append(buf)
+        t = self._s.TensorT()
+        t.name, t.shape, t.type, t.buffer = name, [int(d) for d in shape], dtype, len(self._buffers) - 1
+        t.quantization = quant
+        self._tensors.append(t)
+        return len(self._tensors) - 1
+
+    def _activation(self, name: str, shape: Sequence[int], q: _QParams | None = None) -> int:
+        """A runtime tensor: float32, or int8 with `q` (required in int8 mode)."""
+        if not self._int8:
+            idx = self._add_tensor(name, shape, self._s.TensorType.FLOAT32, None)
+        else:
+            if q is None:
+                raise ValueError(f"int8 tensor {name!r} needs quantization parameters")
+            qp = self._quant([q.scale], [q.zero_point])
+            idx = self._add_tensor(name, shape, self._s.TensorType.INT8, None, qp)
+            self._q[idx] = q
+        self._shapes[idx] = list(shape)
+        return idx
+
+    def _quant(self, scales: Sequence[float], zero_points: Sequence[int], axis: int = 0) -> Any:
+        q = self._s.QuantizationParametersT()
+        q.scale = [float(s) for s in scales]
+        q.zeroPoint = [int(z) for z in zero_points]
+        q.quantizedDimension = axis
+        return q
+
+    def _const(self, name: str, array: np.ndarray, quant: Any = None) -> int:
+        types = {np.dtype(np.float32): self._s.TensorType.FLOAT32, np.dtype(np.int32): self._s.TensorType.INT32,
+                 np.dtype(np.int8): self._s.TensorType.INT8}
+        return self._add_tensor(name, array.shape, types[array.dtype], array, quant)
+
+    def _op(self, op: str, inputs: Sequence[int], outputs: Sequence[int], options: Any = None,
+            options_type: str = "NONE") -> None:
+        code = getattr(self._s.BuiltinOperator, op)
+        version = _INT8_VERSION.get(op, 1) if self._int8 else 1
+        if (code, version) not in self._opcodes:
+            self._opcodes[(code, version)] = len(self._opcodes)
+        o = self._s.OperatorT()
+        o.opcodeIndex = self._opcodes[(code, version)]
+        o.inputs, o.outputs = list(inputs), list(outputs)
+        o.builtinOptionsType = getattr(self._s.BuiltinOptions, options_type)
+        o.builtinOptions = options
+        self._ops.append(o)
+
+    def _fresh(self, kind: str) -> str:
+        self._count += 1
+        return f"{kind}_{self._count}"
+
+    # -- layers -----------------------------------------------------------------------------------
+
+    def conv(self, x: Value, cout: int, kernel: int, stride: int = 1, groups: int = 1,
+             padding: int | None = None, act: Act = None, bias: bool = True) -> Value:
+        weight = self._w.conv(cout, x.channels // groups, kernel)
+        b = self._w.bias(cout) if bias else np.zeros(cout, np.float32)
+        return self._conv(x, weight, b, stride, groups, padding, act)
+
+    def conv_bn(self, x: Value, cout: int, kernel: int, stride: int = 1, groups: int = 1,
+                padding: int | None = None, act: Act = None, eps: float = 1e-5) -> Value:
+        # Same draws in the same order as the ONNX backend, then folded as converters do.
+        weight = self._w.conv(cout, x.channels // groups, kernel)
+        mult, offset = self._w.batchnorm(cout, eps).fold()
+        return self._conv(x, weight * mult[:, None, None, None], offset, stride, groups, padding, act)
+
+    def _conv(self, x: Value, weight: np.ndarray, bias: np.ndarray, stride: int, groups: int,
+              padding: int | None, act: Act) -> Value:
+        cout, _, k, _ = weight.shape
+        cin = x.channels
+        pad = (k - 1) // 2 if padding is None else padding
+        depthwise = groups > 1 and groups == cin and cout % cin == 0
+        if groups != 1 and not depthwise:
+            raise NotImplementedError("grouped (non-depthwise) convolution has no TFLite builtin")
+        if act not in _FUSED:
+            raise NotImplementedError(f"activation {act!r} in the TFLite backend")
+        if stride == 1 and 2 * pad == k - 1:
+            padding_mode = self._s.Padding.SAME  # identical to symmetric padding at stride 1
+        else:
+            if pad:
+                x = self._pad(x, pad)
+            padding_mode = self._s.Padding.VALID
+        n, h, w, _ = self._shapes[x.id]
+        out_shape = [n, (h - k) // stride + 1, (w - k) // stride + 1, cout]
+        name = self._fresh("depthwise" if depthwise else "conv")
+        # OIHW -> depthwise [1, H, W, C*mult] / regular OHWI.
+        kernel = weight.transpose(1, 2, 3, 0) if depthwise else weight.transpose(0, 2, 3, 1)
+        w_idx, b_idx, q = self._weights(name, kernel, bias, x, out_axis=3 if depthwise else 0,
+                                        per_channel=True, act=act)
+        y = self._activation(name, out_shape, q)
+        if depthwise:
+            opts = self._s.DepthwiseConv2DOptionsT()
+            opts.depthMultiplier = cout // cin
+            op, opts_type = "DEPTHWISE_CONV_2D", "DepthwiseConv2DOptions"
+        else:
+            opts = self._s.Conv2DOptionsT()
+            op, opts_type = "CONV_2D", "Conv2DOptions"
+        opts.padding, opts.strideH, opts.strideW = padding_mode, stride, stride
+        opts.fusedActivationFunction = _FUSED[act]
+        self._op(op, [x.id, w_idx, b_idx], [y], opts, opts_type)
+        return Value(y, cout)
+
+    def _weights(self, name: str, kernel: np.ndarray, bias: np.ndarray, x: Value, out_axis: int,
+                 per_channel: bool, act: Act) -> tuple[int, int, _QParams | None]:
+        """Weight and bias tensors; in int8 mode also the output's estimated quantization."""
+        if not self._int8:
+            return self._const(f"{name}.weight", kernel), self._const(f"{name}.bias", bias), None
+        rows = np.moveaxis(kernel, out_axis, 0).reshape(len(bias), -1)  # one row per output channel
+        absmax = np.abs(rows).max(axis=1) if per_channel else np.abs(rows).max().reshape(1)
+        w_scale = np.maximum(absmax, 1e-8) / 127.0  # symmetric: zero point 0
+        shape = [1] * kernel.ndim
+        shape[out_axis] = -1
+        q_kernel = np.clip(np.round(kernel / w_scale.reshape(shape)), -127, 127).astype(np.int8)
+        in_q = self._q[x.id]
+        b_scale = in_q.scale * w_scale
+        q_bias = np.round(bias / b_scale).astype(np.int32)
+        zeros = [0] * len(w_scale)
+        w_idx = self._const(f"{name}.weight", q_kernel, self._quant(w_scale, zeros, out_axis))
+        b_idx = self._const(f"{name}.bias", q_bias, self._quant(b_scale, zeros, 0))
+        # Zero-mean inputs of rms r through a row of norm |w| give outputs of rms ~ r|w|: keep 3 sigma.
+        lo, hi = in_q.range
+        out_rms = max(-lo, hi) / 2.0 * float(np.sqrt((rows ** 2).sum(axis=1).mean()))
+        amax = 3.0 * out_rms + float(np.abs(bias).max())
+        if act == "relu":
+            return w_idx, b_idx, _QParams.for_range(0.0, amax)
+        if act == "relu6":
+            return w_idx, b_idx, _QParams.for_range(0.0, min(amax, 6.0))
+        return w_idx, b_idx, _QParams.for_range(-amax, amax)
+
+    def _pad(self, x: Value, pad: int) -> Value:
+        n, h, w, c = self._shapes[x.id]
+        name = self._fresh("pad")
+        paddings = self._const(f"{name}.paddings", np.array([[0, 0], [pad, pad], [pad, pad], [0, 0]], np.int32))
+        # Padding with the zero point keeps real zeros, so one quantization serves both sides.
+        y = self._activation(name, [n, h + 2 * pad, w + 2 * pad, c], self._q.get(x.id))
+        self._op("PAD", [x.id, paddings], [y], self._s.PadOptionsT(), "PadOptions")
+        return Value(y, x.channels)
+
+    def act(self, x: Value, kind: str) -> Value:
+        if kind not in ("relu", "relu6"):
+            raise NotImplementedError(f"activation {kind!r} in the TFLite backend")
+        q = None
+        if self._int8:
+            lo, hi = self._q[x.id].range
+            q = _QParams.for_range(0.0, min(hi, 6.0) if kind == "relu6" else hi)
+        y = self._activation(self._fresh(kind), self._shapes[x.id], q)
+        self._op(kind.upper(), [x.id], [y])
+        return Value(y, x.channels)
+
+    def add(self, a: Value, b: Value) -> Value:
+        q = None
+        if self._int8:
+            (alo, ahi), (blo, bhi) = self._q[a.id].range, self._q[b.id].range
+            q = _QParams.for_range(alo + blo, ahi + bhi)
+        y = self._activation(self._fresh("add"), self._shapes[a.id], q)
+        self._op("ADD", [a.id, b.id], [y], self._s.AddOptionsT(), "AddOptions")
+        return Value(y, a.channels)
+
+    def max_pool(self, x: Value, kernel: int, stride: int, padding: int = 0,
+                 ceil_mode: bool = False) -> Value:
+        if padding or ceil_mode:
+            raise NotImplementedError("padded or ceil-mode max pooling in the TFLite backend")
+        n, h, w, c = self._shapes[x.id]
+        y = self._activation(self._fresh("maxpool"), [n, (h - kernel) // stride + 1,
+                                                       (w - kernel) // stride + 1, c], self._q.get(x.id))
+        opts = self._s.Pool2DOptionsT()
+        opts.padding, opts.strideH, opts.strideW = self._s.Padding.VALID, stride, stride
+        opts.filterHeight = opts.filterWidth = kernel
+        self._op("MAX_POOL_2D", [x.id], [y], opts, "Pool2DOptions")
+        return Value(y, x.channels)
+
+    def pool_flatten(self, x: Value) -> Value:
+        n, _, _, c = self._shapes[x.id]
+        name = self._fresh("mean")
+        axes = self._const(f"{name}.axes", np.array([1, 2], np.int32))
+        # A mean stays inside its input's range, so the input's quantization fits it.
+        y = self._activation(name, [n, c], self._q.get(x.id))
+        opts = self._s.ReducerOptionsT()
+        opts.keepDims = False
+        self._op("MEAN", [x.id, axes], [y], opts, "ReducerOptions")
+        return Value(y, c)
+
+    def linear(self, x: Value, cout: int, act: Act = None) -> Value:
+        if act not in _FUSED:
+            raise NotImplementedError(f"activation {act!r} in the TFLite backend")
+        weight, bias = self._w.linear(cout, x.channels), self._w.bias(cout)
+        name = self._fresh("dense")
+        w_idx, b_idx, q = self._weights(name, weight, bias, x, out_axis=0, per_channel=False, act=act)
+        y = self._activation(name, [self._shapes[x.id][0], cout], q)
+        opts = self._s.FullyConnectedOptionsT()
+        opts.fusedActivationFunction = _FUSED[act]
+        self._op("FULLY_CONNECTED", [x.id, w_idx, b_idx], [y], opts, "FullyConnectedOptions")
+        return Value(y, cout)
+
+    def softmax(self, x: Value) -> Value:
+        y = self._activation(self._fresh("softmax"), self._shapes[x.id], _SOFTMAX_INT8)
+        opts = self._s.SoftmaxOptionsT()
+        opts.beta = 1.0
+        self._op("SOFTMAX", [x.id], [y], opts, "SoftmaxOptions")
+        return Value(y, x.channels)
+
+    # -- result -----------------------------------------------------------------------------------
+
+    def finish(self, y: Value, description: str) -> bytes:
+        import flatbuffers
+
+        s = self._s
+        self._tensors[self.input.id].name = "input"
+        self._tensors[y.id].name = "output"
+        graph = s.SubGraphT()
+        graph.tensors, graph.operators, graph.name = self._tensors, self._ops, self._name
+        graph.inputs, graph.outputs = [self.input.id], [y.id]
+        signature = s.SignatureDefT()
+        signature.signatureKey, signature.subgraphIndex = "serving_default", 0
+        signature.inputs = [_tensor_map(s, "input", self.input.id)]
+        signature.outputs = [_tensor_map(s, "output", y.id)]
+        model = s.ModelT()
+        model.version, model.description = MODEL_VERSION, description
+        codes: list[Any] = [None] * len(self._opcodes)
+        for (code, version), index in self._opcodes.items():
+            oc = s.OperatorCodeT()
+            # Codes above 127 live only in builtinCode; old readers look at the deprecated byte.
+            oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), version
+            codes[index] = oc
+        model.operatorCodes, model.subgraphs, model.buffers = codes, [graph], self._buffers
+        model.signatureDefs = [signature]
+        size = sum(b.nbytes for b in self._buffers if isinstance(b, _AlignedBuffer))
+        builder = flatbuffers.Builder(size + (1 << 16))
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def _tensor_map(s: Any, name: str, index: int) -> Any:
+    m = s.TensorMapT()
+    m.name, m.tensorIndex = name, index
+    return m
+
+
+class _AlignedBuffer:
+    """A constant buffer packed 16-byte aligned (the schema's force_align), which the object API skips."""
+
+    def __init__(self, schema: Any, data: np.ndarray) -> None:
+        self._s = schema
+        self.payload = np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
+        self.nbytes = len(self.payload)
+
+    def Pack(self, builder: Any) -> int:  # noqa: N802 - the object API's method name
+        builder.StartVector(1, self.nbytes, 16)
+        builder.head -= self.nbytes
+        builder.Bytes[builder.head:builder.head + self.nbytes] = self.payload
+        data = builder.EndVector(self.nbytes)
+        self._s.BufferStart(builder)
+        self._s.BufferAddData(builder, data)
+        return self._s.BufferEnd(builder)
