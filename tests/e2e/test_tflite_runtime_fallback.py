@@ -1,0 +1,44 @@
+"""The agent on a board that only has tflite-runtime 2.14 (NumPy < 2): a real second environment."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from controller.client import AgentClient
+from controller.local_agent import start_local_agent
+from tests.conftest import ROOT, bench_json
+
+VENV = ROOT / ".venv-tflite-runtime"
+PACKAGES = ["numpy<2", "tflite-runtime==2.14.0", "grpcio", "grpcio-health-checking", "protobuf>=7.35.1,<8",
+            "psutil"]
+
+
+@pytest.fixture(scope="module")
+def legacy_python() -> str:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=120)
+    # Only the agent's needs, as on a board: no LiteRT, no onnx; the project itself without its extras.
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PACKAGES], check=True, timeout=600)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)], check=True,
+                   timeout=300)
+    out = subprocess.run([str(python), "-c", "import ai_edge_litert"], capture_output=True, timeout=60)
+    assert out.returncode != 0, "this environment must not have LiteRT"
+    return str(python)
+
+
+@pytest.mark.slow
+def test_agent_falls_back_to_tflite_runtime(legacy_python: str, tiny_tflite: Path, tmp_path: Path):
+    with start_local_agent(str(tmp_path / "state"), python=legacy_python) as agent:
+        with AgentClient(agent.address) as client:
+            runtimes = {r.name: r for r in client.describe().runtimes}
+        assert runtimes["tflite"].available and runtimes["tflite"].package == "tflite-runtime"
+        assert runtimes["tflite"].version == "2.14.0"
+        assert not runtimes["onnxruntime"].available and "onnxruntime" in runtimes["onnxruntime"].reason
+        doc = bench_json("--target", agent.address, str(tiny_tflite), "--threads", "1", "--runs", "10")
+    run = doc["runs"][0]
+    assert run["status"] == "ok" and run["runtime"] == "tflite" and run["runtime_version"] == "2.14.0"
+    assert run["latency_ms"]["count"] == 10
