@@ -1,0 +1,1 @@
+"""Device profiles shipped as package data (*.json), read by controller.costmodel.profiles."""
