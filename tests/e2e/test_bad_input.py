@@ -156,3 +156,11 @@ def test_upload_over_the_size_limit(tmp_path, tiny_onnx):
         doc = bench_json("--target", small.address, str(tiny_onnx), "--runs", "1", check_rc=1)
         assert "over this agent's limit" in doc["runs"][0]["error"]
         assert list((tmp_path / "state" / "models").iterdir()) == []
+
+
+def test_external_delegate_that_cannot_load(agent, tiny_tflite, tmp_path):
+    fake = tmp_path / "libnot_a_delegate.so"
+    fake.write_bytes(b"\x7fELF but not really")
+    error = failed_run_error(agent, tiny_tflite, "--ep", "external", "--delegate-path", str(fake))
+    assert f"cannot load TFLite delegate {fake}" in error
+    assert "needs a path" in failed_run_error(agent, tiny_tflite, "--ep", "external")

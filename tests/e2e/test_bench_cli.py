@@ -95,9 +95,10 @@ def test_table_and_csv_outputs(agent, tiny_onnx, tmp_path):
 
 
 def test_progress_is_reported_on_stderr(agent, tiny_onnx):
-    proc = run_controller("bench", "--target", agent.address, str(tiny_onnx), "--threads", "1", "--runs", "5",
+    # Long enough that the one-second-ish measuring phase is seen by the watcher.
+    proc = run_controller("bench", "--target", agent.address, str(tiny_onnx), "--threads", "1", "--duration", "1.5",
                           check_rc=0)
-    assert "[1/1]" in proc.stderr and "measuring" in proc.stderr
+    assert "[1/1]" in proc.stderr and "measuring" in proc.stderr and ": ok" in proc.stderr
 
 
 def test_input_shape_override_for_dynamic_dims(agent, tmp_path):

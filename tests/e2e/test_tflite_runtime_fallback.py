@@ -1,6 +1,11 @@
-"""The agent on a board that only has tflite-runtime 2.14 (NumPy < 2): a real second environment."""
+"""The agent on a board that only has tflite-runtime 2.14 (NumPy < 2): a real second environment.
+
+It uses Python 3.10 when this machine has it (JetPack 6's system Python), so the agent's code is proven on the
+oldest Python it supports as well.
+"""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +21,22 @@ PACKAGES = ["numpy<2", "tflite-runtime==2.14.0", "grpcio", "grpcio-health-checki
             "psutil"]
 
 
+def _python310() -> str | None:
+    # pyenv's shim only answers when 3.10 is selected, so look for the interpreter itself first.
+    for candidate in sorted(Path.home().glob(".pyenv/versions/3.10*/bin/python3.10")):
+        return str(candidate)
+    found = shutil.which("python3.10")
+    if found and subprocess.run([found, "-c", "pass"], capture_output=True, timeout=60).returncode == 0:
+        return found
+    return None
+
+
 @pytest.fixture(scope="module")
 def legacy_python() -> str:
     python = VENV / "bin" / "python"
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=120)
+        base = _python310() or sys.executable
+        subprocess.run([base, "-m", "venv", str(VENV)], check=True, timeout=120)
     # Only the agent's needs, as on a board: no LiteRT, no onnx; the project itself without its extras.
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PACKAGES], check=True, timeout=600)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)], check=True,
@@ -42,3 +58,4 @@ def test_agent_falls_back_to_tflite_runtime(legacy_python: str, tiny_tflite: Pat
     run = doc["runs"][0]
     assert run["status"] == "ok" and run["runtime"] == "tflite" and run["runtime_version"] == "2.14.0"
     assert run["latency_ms"]["count"] == 10
+    print(f"agent ran under {subprocess.run([legacy_python, '--version'], capture_output=True, text=True).stdout}")
