@@ -43,13 +43,14 @@ def build(name: str, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def cached_path(name: str, cache_dir: Path | None = None) -> Path:
+def cached_path(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where `resolve` keeps `name`; the zoo version in the file name makes a new builder rebuild."""
     entry = get(name)
-    return (cache_dir or default_cache_dir()) / f"{entry.name}-v{ZOO_VERSION}.{entry.format}"
+    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    return directory / f"{entry.name}-v{ZOO_VERSION}.{entry.format}"
 
 
-def resolve(ref: str, cache_dir: Path | None = None) -> Path:
+def resolve(ref: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Path of the built file for `zoo:NAME`, building it into the cache on first use."""
     if not is_zoo_ref(ref):
         raise ValueError(f"not a zoo reference: {ref!r} (expected {ZOO_PREFIX}NAME)")

@@ -1,8 +1,8 @@
 """Every zoo model: its public record and the recipe that produces its bytes."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from .arch import efficientnet, mnasnet, mobilenet, regnet, resnet, shufflenet, small, squeezenet
 from .net import Net, Value

@@ -5,11 +5,12 @@ Architectures call these methods and never touch ONNX or TFLite directly, so one
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Protocol, Sequence
+from typing import Protocol
 
 # Activation names: "relu", "relu6", "hardswish", "hardsigmoid", "silu", "sigmoid", or None.
-Act = Optional[str]
+Act = str | None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ cost models see the same graph a real exported torchvision network has.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import onnx
@@ -166,9 +166,9 @@ class OnnxNet:
         sizes = self._const(f"{name}.sizes", np.array(parts, np.int64))
         outs = [f"{name}.{i}" for i in range(len(parts))]
         self._nodes.append(helper.make_node("Split", [x.id, sizes], outs, name=name, axis=1))
-        for o, c in zip(outs, parts):
+        for o, c in zip(outs, parts, strict=True):
             self._shapes[o] = self._like(x, c)
-        return [Value(o, c) for o, c in zip(outs, parts)]
+        return [Value(o, c) for o, c in zip(outs, parts, strict=True)]
 
     def channel_shuffle(self, x: Value, groups: int) -> Value:
         # view(N, g, C/g, H, W) -> swap the group axes -> view(N, C, H, W), with constant shapes as

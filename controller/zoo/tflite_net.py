@@ -11,8 +11,9 @@ is no calibration data for random weights, so activation ranges are estimated fr
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -105,8 +106,8 @@ class TfliteNet:
         return q
 
     def _const(self, name: str, array: np.ndarray, quant: Any = None) -> int:
-        types = {np.dtype(np.float32): self._s.TensorType.FLOAT32, np.dtype(np.int32): self._s.TensorType.INT32,
-                 np.dtype(np.int8): self._s.TensorType.INT8}
+        tt = self._s.TensorType
+        types = {np.dtype(np.float32): tt.FLOAT32, np.dtype(np.int32): tt.INT32, np.dtype(np.int8): tt.INT8}
         return self._add_tensor(name, array.shape, types[array.dtype], array, quant)
 
     def _op(self, op: str, inputs: Sequence[int], outputs: Sequence[int], options: Any = None,
@@ -207,7 +208,8 @@ class TfliteNet:
     def _pad(self, x: Value, pad: int) -> Value:
         n, h, w, c = self._shapes[x.id]
         name = self._fresh("pad")
-        paddings = self._const(f"{name}.paddings", np.array([[0, 0], [pad, pad], [pad, pad], [0, 0]], np.int32))
+        paddings = self._const(f"{name}.paddings",
+                               np.array([[0, 0], [pad, pad], [pad, pad], [0, 0]], np.int32))
         # Padding with the zero point keeps real zeros, so one quantization serves both sides.
         y = self._activation(name, [n, h + 2 * pad, w + 2 * pad, c], self._q.get(x.id))
         self._op("PAD", [x.id, paddings], [y], self._s.PadOptionsT(), "PadOptions")
@@ -325,7 +327,7 @@ class _AlignedBuffer:
         builder.StartVector(1, self.nbytes, 16)
         builder.head -= self.nbytes
         builder.Bytes[builder.head:builder.head + self.nbytes] = self.payload
-        data = builder.EndVector(self.nbytes)
+        data = builder.EndVector()
         self._s.BufferStart(builder)
         self._s.BufferAddData(builder, data)
         return self._s.BufferEnd(builder)

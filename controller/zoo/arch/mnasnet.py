@@ -19,7 +19,7 @@ def mnasnet(net: Net, alpha: float, classes: int = 1000) -> Value:
     x = net.conv_bn(net.input, depths[0], 3, stride=2, act="relu")
     x = net.conv_bn(x, depths[0], 3, groups=depths[0], act="relu")
     x = net.conv_bn(x, depths[1], 1)
-    for out, (kernel, stride, expansion, repeats) in zip(depths[2:], _STACKS):
+    for out, (kernel, stride, expansion, repeats) in zip(depths[2:], _STACKS, strict=True):
         for i in range(repeats):
             x = inverted_residual(net, x, out, stride if i == 0 else 1, x.channels * expansion, kernel,
                                   act="relu")

@@ -21,7 +21,7 @@ def _unit(net: Net, x: Value, cout: int, stride: int) -> Value:
 def _shufflenet_v2(net: Net, widths: list[int], classes: int) -> Value:
     x = net.conv_bn(net.input, widths[0], 3, stride=2, act="relu")
     x = net.max_pool(x, 3, 2, padding=1)
-    for width, repeats in zip(widths[1:4], [4, 8, 4]):
+    for width, repeats in zip(widths[1:4], [4, 8, 4], strict=True):
         for i in range(repeats):
             x = _unit(net, x, width, 2 if i == 0 else 1)
     x = net.conv_bn(x, widths[4], 1, act="relu")
