@@ -1,7 +1,9 @@
 """Running a board command (vcgencmd) with a time limit, every failure turned into a reason."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -29,24 +31,33 @@ def run_command(argv: list[str], timeout_s: float) -> CommandResult:
     if exe is None:
         return CommandResult("", f"command not found: {argv[0]}", 0.0)
     try:
-        proc = subprocess.run(
-            [exe, *argv[1:]],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout_s,
-        )
-    except subprocess.TimeoutExpired:
-        return CommandResult("", f"timed out after {timeout_s:g} s: {' '.join(argv)}", time.monotonic() - t0)
+        # A session of its own, so a timeout kills the command and anything it started.
+        proc = subprocess.Popen([exe, *argv[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True)
     except PermissionError:
         return CommandResult("", f"permission denied: {exe}", time.monotonic() - t0)
     except OSError as err:
         return CommandResult("", f"cannot run {exe}: {err.strerror or err}", time.monotonic() - t0)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return CommandResult("", f"timed out after {timeout_s:g} s: {' '.join(argv)}", time.monotonic() - t0)
     duration = time.monotonic() - t0
     if proc.returncode != 0:
-        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        detail = (stderr.strip() or stdout.strip()).splitlines()
         first = detail[0][:200] if detail else ""
-        return CommandResult(proc.stdout, f"command error (exit {proc.returncode}): {' '.join(argv)}: {first}",
+        return CommandResult(stdout, f"command error (exit {proc.returncode}): {' '.join(argv)}: {first}",
                              duration)
-    return CommandResult(proc.stdout, "", duration)
+    return CommandResult(stdout, "", duration)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.communicate(timeout=1.0)  # reap it; its pipes close with the group
+    except subprocess.TimeoutExpired:
+        pass
