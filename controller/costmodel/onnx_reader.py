@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .contrib_shapes import fill_contrib_shapes
 from .errors import CostModelError
 from .ir import Graph, Node, Tensor
 from .shapes import InputShapes, format_shape
@@ -26,6 +27,12 @@ _ONNX_DTYPES = {
     "COMPLEX64": "complex64", "COMPLEX128": "complex128", "INT4": "int4", "UINT4": "uint4",
     "INT2": "int2", "UINT2": "uint2", "FLOAT8E4M3FN": "float8_e4m3fn", "FLOAT8E4M3FNUZ": "float8_e4m3fnuz",
     "FLOAT8E5M2": "float8_e5m2", "FLOAT8E5M2FNUZ": "float8_e5m2fnuz",
+}
+
+
+_ONNX_ELEM_TYPES = {
+    "float32": 1, "uint8": 2, "int8": 3, "uint16": 4, "int16": 5, "int32": 6, "int64": 7, "bool": 9,
+    "float16": 10, "float64": 11, "uint32": 12, "uint64": 13, "bfloat16": 16,
 }
 
 
@@ -67,8 +74,22 @@ def read_onnx(path: str | os.PathLike[str], input_shapes: InputShapes | None = N
     _apply_input_shapes(path, runtime_inputs, input_shapes or {})
     _require_static_inputs(path, runtime_inputs)
 
-    inferred = _infer_shapes(onnx, model, warnings)
-    return _build_graph(onnx, path, model, inferred, runtime_inputs, init_names, warnings)
+    skeleton = _skeleton(onnx, model)
+    inferred = _infer_shapes(onnx, skeleton, warnings)
+    graph = _build_graph(onnx, path, model, inferred, runtime_inputs, warnings)
+    # onnx does not know com.microsoft ops: give their outputs shapes, then let inference carry them on
+    # through the standard ops downstream (it starts from the value_info it is given).
+    for _ in range(8):
+        filled = fill_contrib_shapes(graph)
+        if not filled:
+            break
+        for name in filled:
+            t = graph.tensors[name]
+            skeleton.graph.value_info.append(
+                onnx.helper.make_tensor_value_info(name, _ONNX_ELEM_TYPES.get(t.dtype, 1), list(t.shape or ())))
+        inferred = _infer_shapes(onnx, skeleton, [])
+        graph = _build_graph(onnx, path, model, inferred, runtime_inputs, warnings)
+    return graph
 
 
 def _check_external_data(onnx: Any, model: Any, base_dir: Path, warnings: list[str]) -> None:
@@ -188,8 +209,7 @@ def _fully_static(vi: Any) -> bool:
     return all(d.HasField("dim_value") for d in vi.type.tensor_type.shape.dim)
 
 
-def _infer_shapes(onnx: Any, model: Any, warnings: list[str]) -> Any:
-    skeleton = _skeleton(onnx, model)
+def _infer_shapes(onnx: Any, skeleton: Any, warnings: list[str]) -> Any:
     try:
         return onnx.shape_inference.infer_shapes(skeleton, check_type=True, strict_mode=True, data_prop=True)
     except Exception as strict_exc:  # InferenceError, or a checker error from an exotic op
@@ -218,8 +238,7 @@ def _value_info_shape(vi: Any) -> tuple[tuple[int, ...] | None, int]:
 
 
 def _build_graph(
-    onnx: Any, path: Path, model: Any, inferred: Any, runtime_inputs: list[Any], init_names: set[str],
-    warnings: list[str],
+    onnx: Any, path: Path, model: Any, inferred: Any, runtime_inputs: list[Any], warnings: list[str],
 ) -> Graph:
     tensors: dict[str, Tensor] = {}
     igraph = inferred.graph

@@ -32,3 +32,19 @@ def read_model(path: str | os.PathLike[str], input_shapes: InputShapes | None = 
     from .onnx_reader import read_onnx  # noqa: PLC0415
 
     return read_onnx(path, input_shapes)
+
+
+def input_names(path: str | os.PathLike[str]) -> list[str]:
+    """Names of the inputs a model is fed at run time (no shape inference, no weights read)."""
+    if model_format(path) == "tflite":
+        from .tflite_reader import schema  # noqa: PLC0415
+
+        s = schema()
+        model = s.Model.GetRootAs(Path(path).read_bytes(), 0)
+        sg = model.Subgraphs(0)
+        return [(sg.Tensors(sg.Inputs(i)).Name() or b"").decode("utf-8", "replace") for i in range(sg.InputsLength())]
+    import onnx  # noqa: PLC0415
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    weights = {t.name for t in graph.initializer}
+    return [vi.name for vi in graph.input if vi.name not in weights]
