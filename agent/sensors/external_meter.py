@@ -137,6 +137,8 @@ class LineStreamMeter(Sensor):
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return
+        with self._lock:
+            self._queue.clear()  # lines left from an earlier run (the discovery probe) are not this run's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(self._stop,), name="meter-reader", daemon=True)
         self._thread.start()

@@ -53,11 +53,11 @@ class Nvml(Sensor):
             return reading
         reading.total = sum(reading.values.values())
         if self.energy:
+            if any(mj < self._last_mj.get(rail, mj) for rail, mj in reading.counters.items()):
+                self._epoch += 1  # the driver reloaded: the counters restarted from 0
+                self._first_mj = {}
+            self._last_mj.update(reading.counters)
             for rail, mj in reading.counters.items():
-                if rail in self._last_mj and mj < self._last_mj[rail]:
-                    self._epoch += 1  # the driver reloaded: the counter restarted from 0
-                    self._first_mj = {}
-                self._last_mj[rail] = mj
                 self._first_mj.setdefault(rail, mj)
             reading.energy_j = sum(reading.counters[r] - self._first_mj[r] for r in reading.counters) / 1000.0
             reading.epoch = self._epoch

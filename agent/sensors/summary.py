@@ -227,12 +227,21 @@ def _pick(traces: Mapping[str, Trace], kinds: tuple[str, ...], priority: tuple[s
 
 
 def _edge_readings(readings: list[Reading], a: int, b: int) -> tuple[Reading | None, list[Reading], Reading | None]:
-    """(last good reading at or before a, good readings inside, first good reading at or after b)."""
+    """(last good reading at or before a, good readings in [a, b], first good reading at or after b).
+    A reading exactly on an edge is in two of them."""
     good = [r for r in readings if r.ok and r.values]
     before = next((r for r in reversed(good) if r.t_ns <= a), None)
-    inside = [r for r in good if a < r.t_ns < b]
+    inside = [r for r in good if a <= r.t_ns <= b]
     after = next((r for r in good if r.t_ns >= b), None)
     return before, inside, after
+
+
+def _unique(readings: list[Reading]) -> list[Reading]:
+    out: list[Reading] = []
+    for r in readings:
+        if not any(r is x for x in out):
+            out.append(r)
+    return out
 
 
 # ---------------------------------------------------------------- the public functions
@@ -314,7 +323,7 @@ def _summarize_temperature(s: EnergySummary, samples: Mapping[str, Trace]) -> No
     reasons = []
     for trace in _pick(samples, (KIND_THERMAL,), THERMAL_PRIORITY):
         before, inside, after = _edge_readings(trace.readings, a, b)
-        span = [r for r in (before, *inside, after) if r is not None]
+        span = _unique([r for r in (before, *inside, after) if r is not None])
         if not span:
             reasons.append(f"{trace.info.name}: " + (_failure_note(trace.readings, a, b) or "no readings"))
             continue
@@ -360,7 +369,7 @@ def _summarize_throttle(s: EnergySummary, samples: Mapping[str, Trace]) -> None:
         return
     s.throttle_before = state[id(before)] if before is not None else None
     s.throttle_after = state[id(after)] if after is not None else None
-    seen = inside + ([after] if after is not None else [])
+    seen = _unique(inside + ([after] if after is not None else []))
     now_bits = 0
     for r in seen:
         now_bits |= state[id(r)].now_bits

@@ -347,6 +347,7 @@ class TegrastatsSensor(Sensor):
     def start(self) -> None:
         if not self._started:
             self._started = True
+            self._queue.clear()  # lines from an earlier run are not this run's
             self.stream.acquire()
 
     def read(self) -> Reading:
