@@ -83,6 +83,24 @@ def _fused_matmul(g: Graph, n: Node) -> Shape | None:
     return matmul_out_shape(a, b)
 
 
+def _qgemm(g: Graph, n: Node) -> Shape | None:
+    a, b = _shape(g, n, 0), _shape(g, n, 3)
+    if a is None or b is None or len(a) != 2 or len(b) != 2:
+        return None
+    return (a[1] if n.attrs.get("transA") else a[0], b[0] if n.attrs.get("transB") else b[1])
+
+
+def _matmul_nbits(g: Graph, n: Node) -> Shape | None:
+    a = _shape(g, n, 0)
+    cols = int(n.attrs.get("N", 0) or 0)
+    return None if a is None or cols <= 0 else a[:-1] + (cols,)
+
+
+def _int_matmul(g: Graph, n: Node) -> Shape | None:
+    a, b = _shape(g, n, 0), _shape(g, n, 1)
+    return None if a is None or b is None or not a or not b else matmul_out_shape(a, b)
+
+
 def _qlinear_binary(g: Graph, n: Node) -> Shape | None:
     a, b = _shape(g, n, 0), _shape(g, n, 3)
     return None if a is None or b is None else _broadcast(a, b)
@@ -107,6 +125,10 @@ RULES: dict[str, Callable[[Graph, Node], Shape | None]] = {
     "FusedConv": _fused_conv,
     "FusedGemm": _fused_gemm,
     "FusedMatMul": _fused_matmul,
+    "QGemm": _qgemm,
+    "MatMulNBits": _matmul_nbits,
+    "DynamicQuantizeMatMul": _int_matmul,
+    "MatMulIntegerToFloat": _int_matmul,
     "QLinearAdd": _qlinear_binary,
     "QLinearMul": _qlinear_binary,
     "QLinearGlobalAveragePool": _global_pool,

@@ -52,8 +52,11 @@ def dtype_class(dtype: str) -> str:
 
 
 _MAC_KINDS = frozenset({"conv", "depthwise_conv", "conv_transpose", "matmul", "attention", "recurrent"})
+# The integer operands of ONNX integer kernels (their other inputs are float scales).
 _ONNX_QUANTIZED_INPUT_SLOTS = {"QLinearConv": (0, 3), "QLinearMatMul": (0, 3), "ConvInteger": (0, 1),
-                               "MatMulInteger": (0, 1)}
+                               "MatMulInteger": (0, 1), "QGemm": (0, 3), "MatMulIntegerToFloat": (0, 1),
+                               # float A is quantized on the fly; the product runs on int8 B
+                               "DynamicQuantizeMatMul": (1,)}
 
 
 def compute_dtype(graph: Graph, node: Node, kind: str, producers: dict[str, Node]) -> str:

@@ -43,6 +43,10 @@ def peak_activation(graph: Graph, executed: list[int], constants: set[str]) -> P
         if name in birth:
             death[name] = max(steps - 1, 0)
 
+    if steps == 0:  # everything folded (or no nodes): only the inputs are ever held
+        known = [graph.tensor(n).bytes for n in birth if graph.tensor(n) is not None]
+        return PeakActivation(bytes=sum(b or 0 for b in known), step=None,
+                              unknown_tensors=[n for n in birth if graph.tensor(n) is None or graph.tensor(n).bytes is None])
     delta = [0] * (steps + 1)
     unknown: list[str] = []
     for name, start in birth.items():
@@ -59,6 +63,4 @@ def peak_activation(graph: Graph, executed: list[int], constants: set[str]) -> P
         live += delta[step]
         if live > peak:
             peak, at = live, step
-    if steps == 0:  # a graph with no executed nodes still holds its inputs
-        peak = sum((graph.tensor(n).bytes or 0) for n in birth if graph.tensor(n) is not None)
     return PeakActivation(bytes=peak, step=at, unknown_tensors=unknown)

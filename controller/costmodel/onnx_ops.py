@@ -217,6 +217,31 @@ def _qlinear_matmul(c: Ctx) -> Work:
     return Work(macs=matmul_macs(c, 0, 3), elementwise_ops=2 * c.out_numel(), kind="matmul")
 
 
+def _qgemm(c: Ctx) -> Work:
+    """com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp."""
+    a, b = c.shape(0), c.shape(3)
+    if len(a) != 2 or len(b) != 2:
+        raise Uncountable("QGemm operands must be 2-D")
+    m, k = (a[1], a[0]) if c.attr("transA", 0) else (a[0], a[1])
+    n = b[0] if c.attr("transB", 0) else b[1]
+    requantize = 2 * m * n if c.has(7) else 0  # no y_scale: the output stays float
+    return Work(macs=m * n * k, elementwise_ops=requantize, kind="matmul")
+
+
+def _matmul_nbits(c: Ctx) -> Work:
+    """com.microsoft MatMulNBits: float activations times block-quantized (4-bit) weights, N and K as attrs."""
+    a = c.shape(0)
+    n, k = int(c.attr("N", 0) or 0), int(c.attr("K", 0) or 0)
+    if n <= 0 or k <= 0 or not a or a[-1] != k:
+        raise Uncountable("MatMulNBits without consistent N/K attributes")
+    return Work(macs=math.prod(a) * n, elementwise_ops=n * k, kind="matmul")  # + dequantizing the weights
+
+
+def _int_matmul_to_float(c: Ctx) -> Work:
+    """DynamicQuantizeMatMul / MatMulIntegerToFloat: integer MatMul with a float result."""
+    return Work(macs=matmul_macs(c, 0, 1), elementwise_ops=2 * c.out_numel(), kind="matmul")
+
+
 def _qlinear_pool(c: Ctx) -> Work:
     work = _onnx_pool(c)
     work.elementwise_ops += 2 * c.out_numel()
@@ -245,6 +270,10 @@ ONNX_COUNTERS: dict[str, Callable[[Ctx], Work]] = {
     "MatMul": _onnx_matmul,
     "MatMulInteger": _onnx_matmul,
     "QLinearMatMul": _qlinear_matmul,
+    "QGemm": _qgemm,
+    "MatMulNBits": _matmul_nbits,
+    "DynamicQuantizeMatMul": _int_matmul_to_float,
+    "MatMulIntegerToFloat": _int_matmul_to_float,
     "FusedMatMul": _onnx_fused_matmul,
     "Einsum": _onnx_einsum,
     "MaxPool": _onnx_pool,
@@ -281,7 +310,8 @@ MICROSOFT_OPS = frozenset({
     "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearAveragePool", "QLinearGlobalAveragePool",
     "QLinearConcat", "QLinearSoftmax", "Attention", "MultiHeadAttention", "Gelu", "FastGelu", "BiasGelu",
     "QuickGelu", "SkipLayerNormalization", "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization",
-    "LayerNormalization", "DequantizeLinear", "QuantizeLinear",
+    "LayerNormalization", "DequantizeLinear", "QuantizeLinear", "QGemm", "MatMulNBits", "DynamicQuantizeMatMul",
+    "MatMulIntegerToFloat",
 })
 
 
@@ -295,6 +325,9 @@ PARAM_SLOTS: dict[str, tuple[int, ...] | None] = {
     "RMSNormalization": (1,), "SimplifiedLayerNormalization": (1,), "SkipLayerNormalization": (2, 3, 4),
     "SkipSimplifiedLayerNormalization": (2,), "PRelu": (1,), "Gather": (0,), "LSTM": (1, 2, 3),
     "GRU": (1, 2, 3), "RNN": (1, 2, 3), "Attention": (1, 2), "DequantizeLinear": (0,), "BiasGelu": (1,),
+    "QGemm": (3, 6), "DynamicQuantizeMatMul": (1, 4), "MatMulIntegerToFloat": (1, 6),
+    # packed 4-bit weights: counts stored uint8 elements, i.e. half the logical N·K parameters
+    "MatMulNBits": (1,),
 }
 # Element-wise ops whose constant operands are learned when they are more than a scalar (bias, layer scale).
 TENSOR_OPERAND_OPS = frozenset({"Add", "Sub", "Mul", "Div"})

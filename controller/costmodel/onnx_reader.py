@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .const_eval import evaluate_small_constants, with_constants
 from .contrib_shapes import fill_contrib_shapes
 from .errors import CostModelError
 from .ir import Graph, Node, Tensor
@@ -19,6 +20,7 @@ from .shapes import InputShapes, format_shape
 
 # Initializers at most this many elements stay in the skeleton: shape tensors, axes, scales.
 _SMALL_INITIALIZER = 1024
+_MAX_CONTRIB_ROUNDS = 64
 
 _ONNX_DTYPES = {
     "FLOAT": "float32", "DOUBLE": "float64", "FLOAT16": "float16", "BFLOAT16": "bfloat16",
@@ -72,14 +74,23 @@ def read_onnx(path: str | os.PathLike[str], input_shapes: InputShapes | None = N
     init_names = {t.name for t in graph.initializer} | {t.values.name for t in graph.sparse_initializer}
     runtime_inputs = [vi for vi in graph.input if vi.name not in init_names]
     _apply_input_shapes(path, runtime_inputs, input_shapes or {})
-    _require_static_inputs(path, runtime_inputs)
+    _require_static_inputs(path, runtime_inputs, warnings)
 
     skeleton = _skeleton(onnx, model)
     inferred = _infer_shapes(onnx, skeleton, warnings)
     graph = _build_graph(onnx, path, model, inferred, runtime_inputs, warnings)
+    if _has_unknown_outputs(graph):
+        # Shape arithmetic that data propagation could not follow: evaluate it, as onnxruntime would.
+        values = evaluate_small_constants(onnx, model, skeleton, graph)
+        if values:
+            skeleton = with_constants(onnx, skeleton, values)
+            inferred = _infer_shapes(onnx, skeleton, [])
+            graph = _build_graph(onnx, path, model, inferred, runtime_inputs, warnings)
     # onnx does not know com.microsoft ops: give their outputs shapes, then let inference carry them on
     # through the standard ops downstream (it starts from the value_info it is given).
-    for _ in range(8):
+    # Each round crosses one run of standard ops between contrib ops, so a deep ORT-optimized graph
+    # (FusedConv → Add → FusedConv ...) needs about one round per residual block.
+    for _ in range(_MAX_CONTRIB_ROUNDS):
         filled = fill_contrib_shapes(graph)
         if not filled:
             break
@@ -155,20 +166,22 @@ def _declared(vi: Any) -> str:
     )
 
 
-def _require_static_inputs(path: Path, runtime_inputs: list[Any]) -> None:
+def _require_static_inputs(path: Path, runtime_inputs: list[Any], warnings: list[str]) -> None:
     for vi in runtime_inputs:
         if not vi.type.HasField("tensor_type"):
-            raise CostModelError(f"{path.name}: input {vi.name!r} is not a tensor (sequence/map inputs are not supported)")
+            # Sequence / optional / map inputs: nothing to fix, the nodes reading them end up uncounted.
+            warnings.append(f"input {vi.name!r} is not a tensor (sequence, optional or map); its size is unknown")
+            continue
         tt = vi.type.tensor_type
         if not tt.HasField("shape"):
             raise CostModelError(
                 f"{path.name}: input {vi.name!r} has no declared shape; pass --input-shape {vi.name}=D1xD2x..."
             )
         for axis, dim in enumerate(tt.shape.dim):
-            if not dim.HasField("dim_value") or dim.dim_value <= 0:
+            if not dim.HasField("dim_value") or dim.dim_value < 0:  # 0 is a real (empty) dim
                 symbol = dim.dim_param or "?"
                 example = "x".join(
-                    str(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0 else f"<{d.dim_param or 'N'}>"
+                    str(d.dim_value) if d.HasField("dim_value") and d.dim_value >= 0 else f"<{d.dim_param or 'N'}>"
                     for d in tt.shape.dim
                 )
                 raise CostModelError(
@@ -201,6 +214,10 @@ def _skeleton(onnx: Any, model: Any) -> Any:
     skeleton.functions.extend(model.functions)
     skeleton.graph.CopyFrom(graph)
     return skeleton
+
+
+def _has_unknown_outputs(graph: Graph) -> bool:
+    return any(graph.tensors[o].shape is None for n in graph.nodes for o in n.outputs if o in graph.tensors)
 
 
 def _fully_static(vi: Any) -> bool:
@@ -247,6 +264,9 @@ def _build_graph(
         if vi.name in tensors and tensors[vi.name].shape is not None:
             continue
         tensors[vi.name] = Tensor(vi.name, shape, dtype_name(onnx, elem))
+    for init in igraph.initializer:  # small tensors, and shape arithmetic evaluated by const_eval
+        if init.name not in tensors or tensors[init.name].shape is None:
+            tensors[init.name] = Tensor(init.name, tuple(int(d) for d in init.dims), dtype_name(onnx, init.data_type))
     for init in model.graph.initializer:
         tensors[init.name] = Tensor(init.name, tuple(int(d) for d in init.dims), dtype_name(onnx, init.data_type), True)
     for sparse in model.graph.sparse_initializer:

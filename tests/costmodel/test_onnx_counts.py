@@ -330,3 +330,21 @@ def test_shape_subgraph_is_folded_and_constant_nodes_become_weights(tmp_path):
     assert folded == {"Shape", "Gather", "Unsqueeze", "Concat"}
     assert not node_of(cost, "Reshape").folded
     assert node_of(cost, "Reshape").output_shapes == [(2, 12)]
+
+
+def test_shape_arithmetic_that_inference_cannot_follow_is_evaluated(tmp_path):
+    # axes = Range(rank - 1, rank, 1): onnx's data propagation stops at Range, onnxruntime folds it.
+    one = helper.make_tensor("one", TensorProto.INT64, [], [1])
+    model = onnx_model([
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Size", ["s"], ["rank"]),
+        helper.make_node("Sub", ["rank", "one"], ["last"]),
+        helper.make_node("Range", ["last", "rank", "one"], ["axes"]),
+        helper.make_node("ReduceMean", ["x", "axes"], ["y"], keepdims=1),
+    ], {"x": [2, 3, 8]}, ["y"], [one], opset=18)
+    cost = analyze_onnx(tmp_path, model)
+    reduce = node_of(cost, "ReduceMean")
+    assert reduce.output_shapes == [(2, 3, 1)]
+    assert reduce.elementwise_ops == 48 + 6
+    assert node_of(cost, "Range").folded
+    assert cost.uncounted == [] and cost.warnings == []
