@@ -16,9 +16,9 @@ from typing import Any, TextIO
 
 from .costmodel import CONVENTIONS, CostModelError, Prediction, analyze_model, list_profiles, load_profile
 from .costmodel import parse_input_shapes, predict_cost
+from .costmodel.reader import ZOO_PREFIX, input_names, resolve_model
 from .costmodel.report import device_line, footnote, node_table, op_type_table, summary_table
 
-ZOO_PREFIX = "zoo:"
 _MODEL_SUFFIXES = (".onnx", ".tflite")
 
 
@@ -53,20 +53,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--flops", action="store_true", help="print FLOPs (2×MACs) instead of MACs in the tables")
     p.set_defaults(func=run)
     return p
-
-
-def resolve_model(ref: str) -> Path:
-    """A model path, building `zoo:NAME` references through controller.zoo when it is present."""
-    if ref.startswith(ZOO_PREFIX):
-        try:
-            from .zoo import resolve  # noqa: PLC0415  (heavy: builds models on first use)
-        except ImportError as exc:
-            raise CostModelError(f"{ref}: zoo references need controller.zoo, which is not available") from exc
-        try:
-            return Path(resolve(ref))
-        except ValueError as exc:
-            raise CostModelError(str(exc)) from exc
-    return Path(ref)
 
 
 def _split_json_arg(args: argparse.Namespace) -> None:
@@ -109,19 +95,25 @@ def run(args: argparse.Namespace) -> int:
     for ref in args.models:
         try:
             path = resolve_model(ref)
-            model = analyze_model(path, _shapes_for(path, shapes, strict=len(args.models) == 1))
+            model = analyze_model(ref, _shapes_for(path, shapes, strict=len(args.models) == 1))
             used_names.update(n for n in shapes if n in model.input_shapes)
-            prediction = predict_cost(model, profile, args.threads)
-            prediction.model.name = ref if ref.startswith(ZOO_PREFIX) else prediction.model.name
-            predictions.append(prediction)
+            predictions.append(predict_cost(model, profile, args.threads))
         except CostModelError as exc:
             err.write(f"controller predict: {ref}: {exc}\n")
             failures.append({"model": ref, "error": str(exc)})
+        except Exception as exc:  # a bug in the cost model must not take the other models down with it
+            message = f"internal error in the cost model ({type(exc).__name__}: {exc}); please report it"
+            err.write(f"controller predict: {ref}: {message}\n")
+            failures.append({"model": ref, "error": message})
     for name in sorted(set(shapes) - used_names):
         if len(args.models) > 1:
             err.write(f"controller predict: warning: --input-shape {name}=... matched no model's inputs\n")
 
     to_stdout = args.json == "-"
+    if predictions:
+        # Like `bench`: with JSON on stdout the human table goes to stderr, so stdout stays parseable.
+        table_stream = err if to_stdout else out
+        table_stream.write(render_text(predictions, per_op=args.per_op, flops=args.flops) + "\n")
     if args.json:
         document = json_document(predictions, failures, profile, args.threads)
         text = json.dumps(document, indent=2) + "\n"
@@ -129,8 +121,6 @@ def run(args: argparse.Namespace) -> int:
             out.write(text)
         else:
             Path(args.json).write_text(text, encoding="utf-8")
-    if not to_stdout and predictions:
-        out.write(render_text(predictions, per_op=args.per_op, flops=args.flops) + "\n")
     return 1 if failures else 0
 
 
@@ -138,8 +128,6 @@ def _shapes_for(path: Path, shapes: dict[str, list[int]], strict: bool) -> dict[
     """With several models, each gets only the overrides that name one of its inputs."""
     if strict or not shapes:
         return shapes
-    from .costmodel.reader import input_names  # noqa: PLC0415
-
     names = set(input_names(path))
     return {k: v for k, v in shapes.items() if k in names}
 

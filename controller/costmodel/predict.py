@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 from .analysis import analyze
 from .costs import ModelCost, NodeCost
 from .profiles import DeviceProfile, load_profile
-from .reader import read_model
+from .reader import ZOO_PREFIX, read_model, resolve_model
 from .roofline import NodeTime, effective_threads, node_time
 from .shapes import InputShapes
 
@@ -148,9 +147,13 @@ def predict_cost(model: ModelCost, profile: DeviceProfile | str, threads: int | 
 
 
 def analyze_model(path: str | os.PathLike[str], input_shapes: InputShapes | None = None) -> ModelCost:
-    """Read a model file (ONNX or TFLite) and count it; no device involved."""
-    graph = read_model(path, input_shapes)
-    return analyze(graph, str(Path(path)))
+    """Read a model file (ONNX or TFLite, or a `zoo:NAME` reference) and count it; no device involved."""
+    resolved = resolve_model(path)
+    graph = read_model(resolved, input_shapes)
+    cost = analyze(graph, str(resolved))
+    if str(path).startswith(ZOO_PREFIX):
+        cost.name = str(path)  # the name the user typed, not the cache file's
+    return cost
 
 
 def predict_model(

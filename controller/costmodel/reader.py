@@ -9,6 +9,24 @@ from .ir import Graph
 from .shapes import InputShapes
 
 
+ZOO_PREFIX = "zoo:"
+
+
+def resolve_model(ref: str | os.PathLike[str]) -> Path:
+    """A model path; `zoo:NAME` is built (or found in the cache) through controller.zoo."""
+    text = str(ref)
+    if not text.startswith(ZOO_PREFIX):
+        return Path(ref)
+    try:
+        from controller.zoo import resolve  # noqa: PLC0415  (heavy, and optional for this package)
+    except ImportError as exc:
+        raise CostModelError(f"{text}: zoo references need controller.zoo, which is not available") from exc
+    try:
+        return Path(resolve(text))
+    except ValueError as exc:
+        raise CostModelError(str(exc)) from exc
+
+
 def model_format(path: str | os.PathLike[str]) -> str:
     path = Path(path)
     if not path.is_file():

@@ -79,3 +79,10 @@ def test_zoo_reference_and_list_devices():
     assert json.loads(proc.stdout)["models"][0]["model"] == "zoo:tiny_cnn"
     proc = predict("--list-devices")
     assert proc.returncode == 0 and "rpi4" in proc.stdout and "jetson-nano" in proc.stdout
+
+
+def test_json_flag_right_before_a_model_does_not_swallow_it(dynamic_model):
+    proc = predict("--device", "rpi4", "--input-shape", "images=1x3x16x16", "--json", str(dynamic_model))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["models"][0]["model"] == "dyn.onnx"
+    assert "GMACs" in proc.stderr  # the human table moves to stderr, as with `bench --json -`
