@@ -11,7 +11,8 @@ from .liveness import peak_activation
 def analyze(graph: Graph, path: str = "") -> ModelCost:
     folded, constants = constant_folded(graph)
     producers: dict[str, Node] = {out: node for node in graph.nodes for out in node.outputs if out}
-    nodes = [count_node(graph, node, producers, folded=i in folded) for i, node in enumerate(graph.nodes)]
+    nodes = [count_node(graph, node, producers, folded=i in folded, constants=constants)
+             for i, node in enumerate(graph.nodes)]
 
     executed = [i for i in range(len(graph.nodes)) if i not in folded]
     live = [nodes[i] for i in executed]
@@ -23,7 +24,7 @@ def analyze(graph: Graph, path: str = "") -> ModelCost:
     param_names: set[str] = set()
     weight_names: set[str] = set()
     for node in graph.nodes:
-        param_names.update(node.inputs[i] for i in param_slots(graph, node))
+        param_names.update(node.inputs[i] for i in param_slots(graph, node, constants))
         weight_names.update(n for n in node.inputs if n and graph.tensors[n].is_weight)
     params = sum(graph.tensors[n].numel or 0 for n in param_names)
     weight_bytes = sum(graph.tensors[n].bytes or 0 for n in weight_names)

@@ -22,14 +22,19 @@ from .op_common import Ctx, Uncountable, Work
 
 # ---------------------------------------------------------------------------------------------- parameters
 
-def param_slots(graph: Graph, node: Node) -> list[int]:
-    """Indices of the node's inputs that are learned parameters."""
+def param_slots(graph: Graph, node: Node, constants: set[str] | frozenset[str] = frozenset()) -> list[int]:
+    """Indices of the node's inputs that are learned parameters.
+
+    A parameter may reach its consumer through a load-time transformation (DequantizeLinear of int8
+    weights, Cast of fp16 weights, TFLite DEQUANTIZE): such folded outputs are in `constants` and count
+    at the consumer, once, so the transformation itself declares no parameter slots.
+    """
     rules = tflite_ops if graph.format == "tflite" else onnx_ops
     table, operand_ops = rules.PARAM_SLOTS, rules.TENSOR_OPERAND_OPS
     slots: list[int] = []
     for i, name in enumerate(node.inputs):
         t = graph.tensor(name)
-        if t is None or not t.is_weight or t.dtype in ("int64", "bool", "string"):
+        if t is None or not (t.is_weight or name in constants) or t.dtype in ("int64", "bool", "string"):
             continue
         if node.op_type in table:
             wanted = table[node.op_type]
@@ -116,7 +121,10 @@ def counter_for(graph: Graph, node: Node) -> Callable[[Ctx], Work] | None:
     return None
 
 
-def count_node(graph: Graph, node: Node, producers: dict[str, Node] | None = None, folded: bool = False) -> NodeCost:
+def count_node(
+    graph: Graph, node: Node, producers: dict[str, Node] | None = None, folded: bool = False,
+    constants: set[str] | frozenset[str] = frozenset(),
+) -> NodeCost:
     producers = producers if producers is not None else {}
     counter = counter_for(graph, node)
     macs: int | None
@@ -140,7 +148,7 @@ def count_node(graph: Graph, node: Node, producers: dict[str, Node] | None = Non
 
     ins = [graph.tensor(n) for n in node.inputs]
     outs = [graph.tensor(n) for n in node.outputs]
-    slots = param_slots(graph, node)
+    slots = param_slots(graph, node, constants)
     params = sum(ins[i].numel or 0 for i in slots if ins[i] is not None)
     weight_bytes = sum(t.bytes or 0 for t in _unique(ins) if t.is_weight)
     return NodeCost(

@@ -324,7 +324,7 @@ PARAM_SLOTS: dict[str, tuple[int, ...] | None] = {
     "InstanceNormalization": (1, 2), "LayerNormalization": (1, 2), "GroupNormalization": (1, 2),
     "RMSNormalization": (1,), "SimplifiedLayerNormalization": (1,), "SkipLayerNormalization": (2, 3, 4),
     "SkipSimplifiedLayerNormalization": (2,), "PRelu": (1,), "Gather": (0,), "LSTM": (1, 2, 3),
-    "GRU": (1, 2, 3), "RNN": (1, 2, 3), "Attention": (1, 2), "DequantizeLinear": (0,), "BiasGelu": (1,),
+    "GRU": (1, 2, 3), "RNN": (1, 2, 3), "Attention": (1, 2), "BiasGelu": (1,),
     "QGemm": (3, 6), "DynamicQuantizeMatMul": (1, 4), "MatMulIntegerToFloat": (1, 6),
     # packed 4-bit weights: counts stored uint8 elements, i.e. half the logical N·K parameters
     "MatMulNBits": (1,),

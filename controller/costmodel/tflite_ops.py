@@ -137,6 +137,6 @@ TFLITE_COUNTERS: dict[str, Callable[[Ctx], Work]] = {
 PARAM_SLOTS: dict[str, tuple[int, ...] | None] = {
     "CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "CONV_3D": (1, 2), "TRANSPOSE_CONV": (1, 3),
     "FULLY_CONNECTED": (1, 2), "BATCH_MATMUL": (0, 1), "PRELU": (1,), "GATHER": (0,),
-    "EMBEDDING_LOOKUP": (1,), "DEQUANTIZE": (0,), "UNIDIRECTIONAL_SEQUENCE_LSTM": None, "LSTM": None,
+    "EMBEDDING_LOOKUP": (1,), "UNIDIRECTIONAL_SEQUENCE_LSTM": None, "LSTM": None,
 }
 TENSOR_OPERAND_OPS = frozenset({"ADD", "SUB", "MUL", "DIV"})

@@ -348,3 +348,15 @@ def test_shape_arithmetic_that_inference_cannot_follow_is_evaluated(tmp_path):
     assert reduce.elementwise_ops == 48 + 6
     assert node_of(cost, "Range").folded
     assert cost.uncounted == [] and cost.warnings == []
+
+
+def test_fp16_stored_weights_cast_at_load_still_count_as_parameters(tmp_path):
+    model = onnx_model([
+        helper.make_node("Cast", ["W16"], ["W"], to=TensorProto.FLOAT),
+        helper.make_node("Conv", ["x", "W"], ["y"]),
+    ], {"x": [1, 2, 5, 5]}, ["y"], [weight("W16", [3, 2, 3, 3], np.float16)])
+    cost = analyze_onnx(tmp_path, model)
+    assert node_of(cost, "Cast").folded
+    assert node_of(cost, "Conv").params == 54
+    assert cost.params == 54  # once, at the consumer
+    assert cost.weight_bytes == 54 * 2  # what the file stores
