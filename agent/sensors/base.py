@@ -79,7 +79,7 @@ def absent(name: str, kind: str, unit: str, reason: str, source: str = "") -> Se
     return SensorInfo(name=name, kind=kind, unit=unit, available=False, reason=reason, source=source)
 
 
-@dataclass
+@dataclass(slots=True)  # thousands are kept per job: no per-instance __dict__
 class Reading:
     """One sample of one sensor.
 
@@ -130,10 +130,10 @@ class Sensor(ABC):
     def name(self) -> str:
         return self.info.name
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 (an optional hook)
         """Begin streaming (processes, sockets). Polled sources need nothing."""
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 (an optional hook)
         """End streaming so an idle agent costs nothing; `start()` may be called again."""
 
     @abstractmethod
@@ -143,7 +143,7 @@ class Sensor(ABC):
     def drain(self) -> list[Reading]:
         return [self.read()]
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (an optional hook)
         """Release files, processes and sockets. Safe to call twice."""
 
 

@@ -39,7 +39,7 @@ class Nvml(Sensor):
     def read(self) -> Reading:
         t0 = now_ns()
         reading = Reading(t0)
-        for rail, h in zip(self.info.rails, self.handles):
+        for rail, h in zip(self.info.rails, self.handles, strict=True):
             try:
                 reading.values[rail] = self.nvml.nvmlDeviceGetPowerUsage(h) / 1000.0
                 if self.energy:

@@ -12,6 +12,7 @@ coverage, and its power figures are withheld below `min_coverage`.
 from __future__ import annotations
 
 import statistics
+from itertools import pairwise
 from dataclasses import asdict, dataclass, field
 from typing import Mapping
 
@@ -113,7 +114,7 @@ def _interp(t: float, t0: float, v0: float, t1: float, v1: float) -> float:
 def _gap_limit(ts: list[int]) -> float:
     if len(ts) < 2:
         return 0.0
-    return GAP_FACTOR * statistics.median(b - a for a, b in zip(ts, ts[1:]))
+    return GAP_FACTOR * statistics.median(b - a for a, b in pairwise(ts))
 
 
 def _coverage(ts: list[int], a: int, b: int) -> float:
@@ -121,7 +122,7 @@ def _coverage(ts: list[int], a: int, b: int) -> float:
         return 1.0 if any(x <= a for x in ts) and any(x >= b for x in ts) else 0.0
     limit = _gap_limit(ts)
     covered = 0
-    for t0, t1 in zip(ts, ts[1:]):
+    for t0, t1 in pairwise(ts):
         if t1 - t0 <= limit:
             covered += max(0, min(b, t1) - max(a, t0))
     return covered / (b - a)
@@ -182,7 +183,7 @@ def _trapezoid(points: list[tuple[int, float]], a: int, b: int) -> tuple[float, 
     if b > tl:
         area += pl * (b - max(a, tl))
         peaks.append(pl)
-    for (t0, p0), (t1, p1) in zip(points, points[1:]):
+    for (t0, p0), (t1, p1) in pairwise(points):
         lo, hi = max(a, t0), min(b, t1)
         if hi > lo:
             v_lo, v_hi = _interp(lo, t0, p0, t1, p1), _interp(hi, t0, p0, t1, p1)
@@ -205,7 +206,7 @@ def _counter_at(points: list[tuple[int, float]], t: int) -> float:
 
 def _counter_energy(points: list[tuple[int, float]], a: int, b: int) -> tuple[float, float]:
     energy = _counter_at(points, b) - _counter_at(points, a)
-    rates = [(e1 - e0) / ((t1 - t0) / 1e9) for (t0, e0), (t1, e1) in zip(points, points[1:])
+    rates = [(e1 - e0) / ((t1 - t0) / 1e9) for (t0, e0), (t1, e1) in pairwise(points)
              if t1 > t0 and min(b, t1) > max(a, t0)]
     if not rates:  # the window sits inside one interval (or outside all)
         rates = [energy / ((b - a) / 1e9)]

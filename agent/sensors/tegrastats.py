@@ -148,7 +148,7 @@ def power_reading(t_ns: int, stats: TegraStats) -> Reading:
     elif values:
         reading.total = sum(values.values())
     else:
-        reading.reason = "no power rails in tegrastats line (needs root on some JetPacks)"
+        reading.reason = "no power rails in tegrastats line"
     return reading
 
 

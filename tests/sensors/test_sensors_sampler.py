@@ -9,6 +9,7 @@ import json
 import select
 import subprocess
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -63,7 +64,7 @@ def _run_window(board, target: str, writer_args: list[str], sensors, rate_hz: fl
     return sampler.samples_between(w0, w1), w0, w1, start, end, sampler
 
 
-def test_rapl_counter_written_at_known_power_through_a_wrap(board):
+def test_rapl_counter_written_at_known_power_through_a_wrap(board, capsys):
     b = board("x86-rapl")
     (sensor,) = rapl.discover(b.config).found
     # Package at 4.5 W starting 2 J below the wrap: the counter wraps about 0.45 s in, inside the window.
@@ -81,12 +82,15 @@ def test_rapl_counter_written_at_known_power_through_a_wrap(board):
     assert s.energy_j == pytest.approx(truth_j, rel=tol), (s.energy_j, truth_j, tol)
     assert s.avg_power_w == pytest.approx(power_w, rel=tol)
     assert s.coverage == pytest.approx(1.0)
+    with capsys.disabled():
+        print(f"\nrapl counter: {s.energy_j:.4f} J vs truth {truth_j:.4f} J "
+              f"({(s.energy_j / truth_j - 1) * 100:+.3f}%, allowed {tol * 100:.2f}%), {s.power_samples} samples")
     readings = samples["rapl"].readings
     assert any(r.counters.get("package-0", MAX) < 10**9 for r in readings)  # the wrap happened in view
     assert any(r.counters.get("package-0", 0) > MAX - 3_000_000 for r in readings)
 
 
-def test_ina219_power_ramp_trapezoid_energy(board):
+def test_ina219_power_ramp_trapezoid_energy(board, capsys):
     b = board("pi4-ina219")
     (sensor,) = hwmon_ina2xx.discover(b.config).found
     p0, slope = 2.0, 1.5  # W, W/s
@@ -104,6 +108,10 @@ def test_ina219_power_ramp_trapezoid_energy(board):
     tol_j = slope * end["max_gap_ns"] / 1e9 * window_s + 1e-3 * truth_j
     assert s.power_source == "hwmon-ina219" and s.energy_method == "trapezoid"
     assert s.energy_j == pytest.approx(truth_j, abs=tol_j), (s.energy_j, truth_j, tol_j)
+    with capsys.disabled():
+        print(f"\nina219 ramp: {s.energy_j:.4f} J vs truth {truth_j:.4f} J "
+              f"({(s.energy_j / truth_j - 1) * 100:+.3f}%, allowed {tol_j / truth_j * 100:.2f}%), "
+              f"{s.power_samples} samples")
     assert s.avg_power_w == pytest.approx(truth_j / window_s, abs=tol_j / window_s)
     peak_truth = p0 + slope * (w1 - t0) / 1e9
     assert s.peak_power_w == pytest.approx(peak_truth, abs=slope * end["max_gap_ns"] / 1e9 + 1e-6)
@@ -240,7 +248,7 @@ def test_idle_then_load_on_a_board_whose_power_steps(board):
     def edge_share(samples, a: int, b: int) -> float:
         """Share of [a, b] in the intervals that straddle its edges: where the step can leak in."""
         t = [r.t_ns for r in samples["hwmon-ina219"].readings]
-        straddling = [(x, y) for x, y in zip(t, t[1:]) if x <= a < y or x < b <= y]
+        straddling = [(x, y) for x, y in pairwise(t) if x <= a < y or x < b <= y]
         return sum(min(y, b) - max(x, a) for x, y in straddling) / (b - a)
 
     # The step is 4 W; interpolation across it can only touch the intervals that straddle an edge.

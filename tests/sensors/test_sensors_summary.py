@@ -227,3 +227,14 @@ def test_to_dict_is_plain_data():
     s = summarize(throttle([(0, 0x0), (1, 0x4), (2, 0x0)]), int(0.5 * S), int(1.5 * S))
     d = s.to_dict()
     assert d["throttle_during"] == "0x4" and d["throttled"] is True and d["window_start_ns"] == S // 2
+
+
+def test_window_starting_just_before_the_first_reading_holds_its_value():
+    # Readings from 0.5 s; the window starts 0.05 s earlier: that sliver is held at the first value and
+    # counted as uncovered (0.05 of 0.55 s).
+    tr = power_trace("m", [(0.5 + i / 10, 3.0) for i in range(16)])
+    s = summarize({"m": tr}, int(0.45 * S), int(1.0 * S))
+    assert s.coverage == pytest.approx(0.5 / 0.55)
+    assert s.energy_j == pytest.approx(3.0 * 0.55) and s.avg_power_w == pytest.approx(3.0)
+    late = summarize({"m": tr}, int(0.2 * S), int(1.0 * S))
+    assert late.energy_j is None and "readings cover 62% of the window" in late.unavailable["power"]

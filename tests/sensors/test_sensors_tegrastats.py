@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_tegrastats_process_streams_lines_at_its_interval(board, name, total, ra
             time.sleep(0.02)
         assert len(readings) >= 4
         assert all(r.total == pytest.approx(total) for r in readings)
-        gaps = [(b2.t_ns - b1.t_ns) / 1e6 for b1, b2 in zip(readings, readings[1:])]
+        gaps = [(b2.t_ns - b1.t_ns) / 1e6 for b1, b2 in pairwise(readings)]
         assert all(g > 20 for g in gaps)  # one line per --interval 50 ms, not a burst of buffered lines
     finally:
         for s in disc.found:
