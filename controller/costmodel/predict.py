@@ -36,7 +36,7 @@ _MB = 1024 * 1024
 class Prediction:
     model: ModelCost
     profile: DeviceProfile
-    threads: int
+    threads: int | None  # CPU threads the prediction assumes; None on a GPU profile
     node_times: list[NodeTime]  # aligned with model.nodes
     predicted_latency_ms: float
     predicted_memory_bytes: int
@@ -136,7 +136,7 @@ def predict_cost(model: ModelCost, profile: DeviceProfile | str, threads: int | 
     return Prediction(
         model=model,
         profile=profile,
-        threads=effective_threads(profile, threads),
+        threads=effective_threads(profile, threads) if profile.compute_unit == "cpu" else None,
         node_times=times,
         predicted_latency_ms=latency_ms,
         predicted_memory_bytes=memory,

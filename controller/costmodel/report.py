@@ -39,7 +39,7 @@ def _num(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
-def device_line(profile: DeviceProfile, threads: int) -> str:
+def device_line(profile: DeviceProfile, threads: int | None) -> str:
     unit = f"{threads} of {int(profile.cores.value)} cores" if profile.compute_unit == "cpu" else "GPU"
     return (
         f"Predicted on {profile.name} ({unit}): {profile.description}\n"
