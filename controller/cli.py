@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edgebench controller {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     add_bench_parser(sub)
+    from . import predict_cli
+
+    predict_cli.add_parser(sub)
     return parser
 
 
