@@ -125,6 +125,9 @@ class Sensor(ABC):
     streaming: bool = False
     # A cross-check, not a measurement of record (tegrastats next to the INA3221 files it reads).
     fallback: bool = False
+    # The rate at which the source itself refreshes (a chip's update_interval): sampling faster only reads
+    # the same value again. None where reads are the limit (a command's run time limits itself).
+    rate_limit_hz: float | None = None
 
     @property
     def name(self) -> str:

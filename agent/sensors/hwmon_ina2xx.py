@@ -149,7 +149,9 @@ def _discover_ina2xx(dirs: list[tuple[str, str]]) -> Discovery:
         info = SensorInfo(name=name, kind=KIND_POWER, unit="W", rails=[chip],
                           max_rate_hz=_rate_from_update_interval([d]), source=d,
                           note=f"{chip} {how}: measures only what flows through its shunt")
-        out.found.append(Ina2xx(info, d, use_power))
+        sensor = Ina2xx(info, d, use_power)
+        sensor.rate_limit_hz = info.max_rate_hz or None
+        out.found.append(sensor)
     return out
 
 
@@ -178,7 +180,9 @@ def _discover_ina3221(dirs: list[str]) -> Discovery:
         note += "; unreadable channels left out: " + "; ".join(problems)
     info = SensorInfo(name=name, kind=KIND_POWER, unit="W", rails=list(channels),
                       max_rate_hz=_rate_from_update_interval(dirs), source=", ".join(dirs), note=note)
-    return Discovery(found=[Ina3221(info, channels, total)])
+    sensor = Ina3221(info, channels, total)
+    sensor.rate_limit_hz = info.max_rate_hz or None
+    return Discovery(found=[sensor])
 
 
 def discover(config: SensorConfig) -> Discovery:

@@ -8,6 +8,10 @@ what the sensor says it can do), keeps a bounded history, and counts what it rea
     ...                                   # idle baseline window, then the worker's measurement window
     sampler.stop()
     summary = summarize(sampler.samples_between(t0, t1), t0, t1, idle, inferences=n)
+
+Command-backed sources (vcgencmd) spawn a process per reading and run as fast as that allows when asked
+for more; on a Pi give the firmware figures a low rate (`rates={"rpi-temp": 2, "rpi-arm-clock": 2,
+"rpi-throttle": 2}`) so the sampler does not load the CPU it is measuring.
 """
 from __future__ import annotations
 
@@ -107,8 +111,8 @@ class Sampler:
         self._sources: list[_Source] = []
         for s in sensors:
             rate = rates.get(s.name, rate_hz)
-            if s.info.max_rate_hz > 0 and not s.streaming:
-                rate = min(rate, s.info.max_rate_hz)  # asking a 20 Hz command for 100 Hz only loads the CPU
+            if s.rate_limit_hz and not s.streaming:
+                rate = min(rate, s.rate_limit_hz)  # faster than the chip refreshes reads the same value again
             self._sources.append(_Source(s, rate, max_samples))
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -268,3 +268,19 @@ def test_idle_then_load_on_a_board_whose_power_steps(board):
                                                                 abs=leak_w * duration / 250 + 1e-12)
     assert "rpi5-pmic" not in s.by_source  # not on a Pi 4
     found.close()
+
+
+def test_rate_capped_by_the_chip_update_interval_not_by_command_timing(board):
+    b = board("orin-nano-jp6")
+    hw = "sys/devices/platform/bus@0/c240000.i2c/i2c-1/1-0040/hwmon/hwmon1/update_interval"
+    b.write(hw, "40")  # the INA3221 refreshes every 40 ms: 25 Hz
+    found = discover_all(b.config, sources=[hwmon_ina2xx])
+    (ina,) = found.sensors
+    assert ina.rate_limit_hz == 25.0 and ina.info.max_rate_hz == 25.0
+    pi = board("pi5")
+    (temp,) = [s for s in rpi_vcgencmd.discover(pi.config).found if s.name == "rpi-temp"]
+    assert temp.rate_limit_hz is None and temp.info.max_rate_hz > 0  # measured, reported, not a cap
+    sampler = Sampler([ina, temp], rate_hz=200)
+    assert sampler.stats()["hwmon-ina3221"].target_rate_hz == 25.0
+    assert sampler.stats()["rpi-temp"].target_rate_hz == 200
+    found.close()
