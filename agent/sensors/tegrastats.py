@@ -223,9 +223,8 @@ class TegrastatsStream:
     def release(self) -> None:
         with self._life:
             self._users = max(0, self._users - 1)
-            if self._users:
-                return
-        self.stop()
+            if not self._users:
+                self._teardown()  # the last user gone: no tegrastats running while the agent idles
 
     def stop(self) -> None:
         with self._life:

@@ -155,3 +155,34 @@ def test_tegrastats_missing_or_silent_at_discovery(board):
     disc = tegrastats.discover(b.config)
     assert disc.found == []
     assert all("permission denied" in i.reason for i in disc.absent), disc.absent[0].reason
+
+
+def _tegrastats_children() -> list:
+    import psutil
+
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if any("tegrastats" in part for part in p.cmdline()):
+                out.append(p)
+        except psutil.Error:  # exited while we looked
+            pass
+    return out
+
+
+def test_three_sensors_share_one_process_that_ends_with_the_sampler(board):
+    from agent.sensors import Sampler, discover_all
+
+    b = board("orin-nano-jp6")
+    found = discover_all(b.config, sources=[tegrastats])
+    assert _tegrastats_children() == []  # the discovery probe is gone
+    with Sampler(found.for_sampling(include_fallbacks=True), rate_hz=10) as sampler:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and min(st.ok for st in sampler.stats().values()) < 3:
+            time.sleep(0.05)
+        assert len(_tegrastats_children()) == 1  # one tegrastats for power, thermal and clocks
+    stats = sampler.stats()
+    assert set(stats) == {"tegrastats-power", "tegrastats-thermal", "tegrastats-freq"}
+    assert all(st.ok >= 3 and st.failed == 0 for st in stats.values()), stats
+    assert _tegrastats_children() == []
+    found.close()
