@@ -8,7 +8,10 @@ from pathlib import Path
 
 from agent.proto import agent_pb2 as pb
 
+from .calibration.choose import ProfileChoice, choose_profile
+from .calibration.predicted import predicted_for_run
 from .client import AgentClient, UploadOutcome
+from .costmodel import CostModelError
 from .errors import ControllerError
 from .local_agent import start_local_agent
 from .models import ModelArg, resolve_model, runtime_for
@@ -36,6 +39,8 @@ class BenchOptions:
     delegate_path: str = ""
     profile_ops: bool = False
     connect_timeout_s: float = 10.0
+    device: str | None = None  # cost-model profile; None: the board's calibration, else a matched built-in
+    predict: bool = True
 
 
 @dataclass
@@ -94,6 +99,7 @@ def run_bench(opts: BenchOptions, progress: ProgressBar | None = None) -> list[R
     with connect(target, opts.connect_timeout_s) as client:
         desc = client.describe()
         board = board_record(desc)
+        choice = _choose_profile(board, opts) if opts.predict else None
         thread_counts = opts.threads or [desc.cpu_count or 1]
         jobs = [PlannedJob(m, runtimes[m.text], t) for m in models for t in thread_counts]
         progress = progress or ProgressBar(len(jobs), enabled=False)
@@ -122,4 +128,29 @@ def run_bench(opts: BenchOptions, progress: ProgressBar | None = None) -> list[R
             client.collect(job.job_id)
             status = records[-1].status
             progress.finish_job(status if status != "failed" else f"failed: {result.error}")
-        return records
+    if choice is not None:
+        cache: dict = {}
+        for job, record in zip(jobs, records, strict=True):
+            attach_prediction(record, choice, str(job.model.path), opts.input_shapes, cache)
+    return records
+
+
+def _choose_profile(board: dict, opts: BenchOptions) -> ProfileChoice:
+    try:
+        return choose_profile(board, opts.device)
+    except CostModelError as exc:
+        raise ControllerError(str(exc)) from None
+
+
+def attach_prediction(record: RunRecord, choice: ProfileChoice, model_path: str,
+                      input_shapes: dict[str, list[int]], cache: dict) -> None:
+    if not record.inputs and input_shapes:  # a failed run: the shapes the user asked for
+        record.inputs = [{"name": k, "dtype": "", "shape": v} for k, v in input_shapes.items()]
+        predicted, prediction = predicted_for_run(record, choice.profile, choice.note, model_path, cache)
+        record.inputs = []
+    else:
+        predicted, prediction = predicted_for_run(record, choice.profile, choice.note, model_path, cache)
+    record.predicted = predicted
+    record.prediction = prediction
+    if choice.profile is None:
+        record.warnings.append(f"no prediction: {choice.note}")

@@ -72,6 +72,11 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random input data")
     p.add_argument("--timeout", type=float, default=0.0, help="per-job timeout in seconds (default: the agent's)")
     p.add_argument("--profile-ops", action="store_true", help="per-op timings (onnxruntime profiling)")
+    p.add_argument("--per-op", action="store_true",
+                   help="profile ops and add measured-versus-predicted tables per op type and per node")
+    p.add_argument("--device", metavar="PROFILE",
+                   help="cost-model profile for the predicted columns: built-in name, .json file or "
+                        "calibrated:<fingerprint> (default: the board's calibration, else a matched built-in)")
     p.add_argument("--json", metavar="FILE", help="write the runs as JSON to FILE ('-' for stdout)")
     p.add_argument("--csv", metavar="FILE", help="write one CSV row per run to FILE ('-' for stdout)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
@@ -98,12 +103,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
         target=args.target, models=args.models, runtime=args.runtime, ep=args.ep, threads=args.threads,
         runs=runs, duration_s=args.duration, warmup=args.warmup, input_shapes=dict(args.input_shape),
         input_files=dict(args.input_file), seed=args.seed, timeout_s=args.timeout, delegate_path=args.delegate_path,
-        profile_ops=args.profile_ops,
+        profile_ops=args.profile_ops or args.per_op, device=args.device,
     )
     total = len(args.models) * max(1, len(args.threads))
     records = run_bench(opts, ProgressBar(total, enabled=not args.no_progress))
     table_stream = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
     print(bench_table(records), file=table_stream)
+    if args.per_op:
+        from .calibration.perop_report import per_op_report
+
+        print(per_op_report(records), file=table_stream)
     if args.json:
         _write(args.json, bench_json(records))
     if args.csv:

@@ -68,6 +68,10 @@ class RunRecord:
     predicted: dict[str, Any] | None = None
     energy: dict[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        # The cost model's full Prediction (per node) for the per-op tables; not a field, so not in JSON.
+        self.prediction: Any = None
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -21,6 +21,10 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}"
+
+
 def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     rows = [list(r) for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
@@ -34,28 +38,36 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def _looks_numeric(text: str) -> bool:
-    return text == "-" or text.replace(".", "", 1).replace("-", "", 1).isdigit()
+    return text == "-" or text.lstrip("+").replace(".", "", 1).replace("-", "", 1).isdigit()
 
 
 def bench_table(records: Sequence[RunRecord]) -> str:
-    headers = ["model", "runtime", "ep", "thr", "load ms", "first ms", "mean ms", "p50 ms", "p90 ms", "p99 ms",
-               "std ms", "n", "inf/s", "peak MB", "status"]
+    headers = ["model", "runtime", "ep", "thr", "load ms", "first ms", "mean ms", "pred ms", "err %", "p50 ms",
+               "p90 ms", "p99 ms", "std ms", "n", "inf/s", "peak MB", "pred MB", "err %", "status"]
     rows = []
     for r in records:
         lat = r.latency_ms
         ep = ",".join(p.replace("ExecutionProvider", "") for p in r.providers_used) or r.ep or "-"
+        pred = r.predicted if r.predicted and not r.predicted.get("error") else {}
+        pred_mb = pred.get("predicted_memory_bytes")
         rows.append([
             r.model["name"], r.runtime, ep, str(r.threads), _fmt(r.load_ms, 1), _fmt(r.first_inference_ms),
-            _fmt(lat and lat.mean, 3), _fmt(lat and lat.p50, 3), _fmt(lat and lat.p90, 3), _fmt(lat and lat.p99, 3),
+            _fmt(lat and lat.mean, 3), _fmt(pred.get("predicted_latency_ms"), 3), _pct(pred.get("latency_error_pct")),
+            _fmt(lat and lat.p50, 3), _fmt(lat and lat.p90, 3), _fmt(lat and lat.p99, 3),
             _fmt(lat and lat.std, 3), _fmt(lat and lat.count), _fmt(r.throughput_ips, 1), _fmt(r.peak_rss_mb, 1),
-            r.status,
+            _fmt(pred_mb / (1 << 20) if pred_mb else None, 1), _pct(pred.get("memory_error_pct")), r.status,
         ])
     text = render_table(headers, rows)
     board = records[0].board if records else {}
     header = (f"target {records[0].target}: {board.get('model', '?')} ({board.get('soc', '?')}, "
               f"{board.get('cpu_count', '?')} cores, governor {board.get('governor') or 'n/a'})") if records else ""
     notes = []
+    devices = {(r.predicted["device"], r.predicted["source"]) for r in records if r.predicted}
+    for device, source in sorted(devices):
+        notes.append(f"predicted with device profile {device} ({source}); err % = (predicted - measured) / measured")
     for r in records:
+        if r.predicted and r.predicted.get("error"):
+            notes.append(f"! {r.model['name']} threads={r.threads}: no prediction: {r.predicted['error']}")
         if r.error:
             notes.append(f"! {r.model['name']} {r.runtime} threads={r.threads}: {r.error}")
         for w in r.warnings:
@@ -81,6 +93,7 @@ CSV_COLUMNS = [
     "providers_used", "threads", "status", "error", "load_ms", "first_inference_ms", "latency_min_ms",
     "latency_mean_ms", "latency_std_ms", "latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms",
     "latency_max_ms", "latency_count", "throughput_ips", "peak_rss_mb", "rss_after_load_mb",
+    "predicted_device", "predicted_latency_ms", "predicted_memory_bytes",
 ]
 
 
@@ -98,6 +111,10 @@ def bench_csv(records: Sequence[RunRecord]) -> str:
             "first_inference_ms": r.first_inference_ms, "throughput_ips": r.throughput_ips,
             "peak_rss_mb": r.peak_rss_mb, "rss_after_load_mb": r.rss_after_load_mb,
         }
+        if r.predicted and not r.predicted.get("error"):
+            row["predicted_device"] = r.predicted["device"]
+            row["predicted_latency_ms"] = r.predicted["predicted_latency_ms"]
+            row["predicted_memory_bytes"] = r.predicted["predicted_memory_bytes"]
         if lat is not None:
             for key in ("min", "mean", "std", "p50", "p90", "p95", "p99", "max"):
                 row[f"latency_{key}_ms"] = getattr(lat, key)

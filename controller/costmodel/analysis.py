@@ -13,6 +13,8 @@ def analyze(graph: Graph, path: str = "") -> ModelCost:
     producers: dict[str, Node] = {out: node for node in graph.nodes for out in node.outputs if out}
     nodes = [count_node(graph, node, producers, folded=i in folded, constants=constants)
              for i, node in enumerate(graph.nodes)]
+    for cost, node in zip(nodes, graph.nodes, strict=True):
+        cost.inputs, cost.outputs = list(node.inputs), list(node.outputs)
 
     executed = [i for i in range(len(graph.nodes)) if i not in folded]
     live = [nodes[i] for i in executed]

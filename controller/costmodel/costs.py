@@ -28,6 +28,9 @@ class NodeCost:
     folded: bool = False
     reason: str | None = None  # why the node is uncounted
     domain: str = ""
+    # Tensor names, so later passes (runtime fusion, profile joins) can follow the graph.
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     @property
     def counted(self) -> bool:

@@ -9,6 +9,7 @@ from .analysis import analyze
 from .costs import ModelCost, NodeCost
 from .profiles import DeviceProfile, load_profile
 from .reader import ZOO_PREFIX, read_model, resolve_model
+from .fusion import ALIAS_OPS, runtime_fusions
 from .roofline import NodeTime, effective_threads, node_time
 from .shapes import InputShapes
 
@@ -43,6 +44,8 @@ class Prediction:
     predicted_energy_j: float
     runtime_overhead_bytes: int
     warnings: list[str] = field(default_factory=list)
+    # Absorbed node → the node onnxruntime merges it into (empty when fusion was not modelled).
+    fused_into: dict[str, str] = field(default_factory=dict)
 
     def per_node(self) -> Iterator[tuple[NodeCost, NodeTime]]:
         return zip(self.model.nodes, self.node_times, strict=True)
@@ -116,10 +119,18 @@ def _node_dict(c: NodeCost, t: NodeTime) -> dict[str, Any]:
     }
 
 
-def predict_cost(model: ModelCost, profile: DeviceProfile | str, threads: int | None = None) -> Prediction:
-    """Roofline prediction for an already-analysed model."""
+def predict_cost(model: ModelCost, profile: DeviceProfile | str, threads: int | None = None,
+                 fusion: bool = False) -> Prediction:
+    """Roofline prediction for an already-analysed model.
+
+    `fusion`: charge the graph onnxruntime executes (BatchNorm folded, activations and residual adds fused
+    into convs, reshapes as views) rather than the file's graph; only meaningful for ONNX on onnxruntime.
+    """
     profile = load_profile(profile)
-    times = [node_time(n, profile, threads) for n in model.nodes]
+    fused = runtime_fusions(model.nodes) if fusion and model.format == "onnx" else {}
+    views = fusion and model.format == "onnx"
+    times = [node_time(n, profile, threads, fused=n.name in fused, view=views and n.op_type in ALIAS_OPS)
+             for n in model.nodes]
     latency_ms = sum(t.predicted_ms for t in times)
     runtime_bytes = int(profile.runtime_overhead_mb[model.format].value * _MB)
     memory = model.weight_bytes + model.peak_activation_bytes + runtime_bytes
@@ -143,6 +154,7 @@ def predict_cost(model: ModelCost, profile: DeviceProfile | str, threads: int | 
         predicted_energy_j=energy,
         runtime_overhead_bytes=runtime_bytes,
         warnings=warnings,
+        fused_into=fused,
     )
 
 
@@ -161,6 +173,7 @@ def predict_model(
     profile: DeviceProfile | str | os.PathLike[str],
     input_shapes: InputShapes | None = None,
     threads: int | None = None,
+    fusion: bool | None = None,
 ) -> Prediction:
     """Predicted cost of one model file on one device profile (offline: no agent, no board).
 
@@ -168,4 +181,6 @@ def predict_model(
     (None: all of the profile's cores). Raises CostModelError with a one-line reason on bad input.
     """
     prof = load_profile(profile)
-    return predict_cost(analyze_model(path, input_shapes), prof, threads)
+    if fusion is None:  # a calibrated profile's efficiencies were fitted on the fused graph
+        fusion = prof.calibration is not None
+    return predict_cost(analyze_model(path, input_shapes), prof, threads, fusion)

@@ -26,7 +26,7 @@ _REQUIRED = (
     "dispatch_overhead_us", "idle_power_w", "active_power_w", "runtime_overhead_mb", "efficiency",
     "efficiency_source",
 )
-_OPTIONAL = ("aliases", "clock_ghz", "notes")
+_OPTIONAL = ("aliases", "clock_ghz", "notes", "calibration")
 _COMPUTE_UNITS = ("cpu", "gpu")
 
 
@@ -54,6 +54,17 @@ class DeviceProfile:
     clock_ghz: Figure | None = None
     notes: str = ""
     path: str = ""
+    # Set on a profile written by `controller calibrate`: when, for which board, and what was measured.
+    calibration: Mapping[str, Any] | None = None
+
+    @property
+    def source(self) -> str:
+        """One line for tables and JSON: "calibrated <date>" or "built-in <name>" or the file."""
+        if self.calibration is not None:
+            return f"calibrated {self.calibration.get('date', '?')}"
+        if self.path.startswith("profiles/"):
+            return f"built-in {self.name}"
+        return f"file {self.path}"
 
     def peak(self, dtype_class: str) -> float:
         """Peak GOP/s for a dtype class ("fp32", "fp16", "int8")."""
@@ -96,6 +107,8 @@ class DeviceProfile:
             out["clock_ghz"] = fig(self.clock_ghz)
         if self.notes:
             out["notes"] = self.notes
+        if self.calibration is not None:
+            out["calibration"] = dict(self.calibration)
         return out
 
 
@@ -172,6 +185,10 @@ def profile_from_dict(data: Any, where: str = "profile") -> DeviceProfile:
     notes = data.get("notes", "")
     if not isinstance(notes, str):
         raise CostModelError(f"{where}: notes must be a string")
+    calibration = data.get("calibration")
+    if calibration is not None and not (isinstance(calibration, dict) and isinstance(calibration.get("date"), str)
+                                        and isinstance(calibration.get("fingerprint"), str)):
+        raise CostModelError(f"{where}: calibration must be an object with 'date' and 'fingerprint' strings")
     return DeviceProfile(
         name=data["name"],
         description=data["description"],
@@ -190,6 +207,7 @@ def profile_from_dict(data: Any, where: str = "profile") -> DeviceProfile:
         clock_ghz=_figure(data["clock_ghz"], f"{where}: clock_ghz") if "clock_ghz" in data else None,
         notes=notes,
         path=where,
+        calibration=calibration,
     )
 
 

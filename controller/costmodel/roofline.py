@@ -32,16 +32,21 @@ def effective_threads(profile: DeviceProfile, threads: int | None) -> int:
     return min(threads, cores)
 
 
-def node_time(node: NodeCost, profile: DeviceProfile, threads: int | None = None) -> NodeTime:
+def node_time(node: NodeCost, profile: DeviceProfile, threads: int | None = None, *, fused: bool = False,
+              view: bool = False) -> NodeTime:
+    """`fused`: merged into another node's kernel by the runtime (costs nothing of its own);
+    `view`: a reshape-like op the runtime runs without copying (only its dispatch is charged)."""
     if node.folded:
         return NodeTime(0.0, 0.0, 0.0, 0.0, "folded")
+    if fused:
+        return NodeTime(0.0, 0.0, 0.0, 0.0, "fused")
     compute_s = 0.0
     ops = node.ops
-    if ops:
+    if ops and not view:
         scale = effective_threads(profile, threads) / profile.cores.value if profile.compute_unit == "cpu" else 1.0
         rate = profile.peak(node.compute_dtype) * 1e9 * scale * profile.efficiency_for(node.op_type, node.kind)
         compute_s = ops / rate
-    memory_s = (node.memory_access_bytes or 0) / (profile.memory_bandwidth_gbs.value * 1e9)
+    memory_s = 0.0 if view else (node.memory_access_bytes or 0) / (profile.memory_bandwidth_gbs.value * 1e9)
     overhead_s = profile.dispatch_overhead_us.value * 1e-6
     if compute_s == 0.0 and memory_s == 0.0:
         bound = "overhead"

@@ -1,0 +1,83 @@
+"""Calibrated profiles on disk: one JSON per board fingerprint under the user's data dir."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from ..costmodel import CostModelError, DeviceProfile
+from ..costmodel.profiles import profile_from_dict
+
+CALIBRATED_PREFIX = "calibrated:"
+
+
+def data_dir() -> Path:
+    """$EDGEBENCH_DATA_DIR, else $XDG_DATA_HOME/edgebench, else ~/.local/share/edgebench."""
+    if os.environ.get("EDGEBENCH_DATA_DIR"):
+        return Path(os.environ["EDGEBENCH_DATA_DIR"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "edgebench"
+
+
+def profile_path(fingerprint: str) -> Path:
+    if not fingerprint or "/" in fingerprint or fingerprint.startswith("."):
+        raise CostModelError(f"bad board fingerprint {fingerprint!r}")
+    return data_dir() / "profiles" / f"{fingerprint}.json"
+
+
+def save_profile(profile: DeviceProfile, fingerprint: str) -> Path:
+    """Write atomically (temp file + rename): a crash never leaves a half-written profile behind."""
+    path = profile_path(fingerprint)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(profile.to_dict(), f, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_profile_file(path: Path) -> DeviceProfile:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CostModelError(f"stored calibrated profile {path} is unreadable ({exc}); "
+                             "run `controller calibrate` again or delete the file") from None
+    try:
+        return profile_from_dict(data, str(path))
+    except CostModelError as exc:
+        raise CostModelError(f"stored calibrated profile is invalid: {exc}; "
+                             "run `controller calibrate` again or delete the file") from None
+
+
+def stored_profile(fingerprint: str) -> DeviceProfile | None:
+    """The board's calibrated profile, None if it was never calibrated; CostModelError if corrupt."""
+    path = profile_path(fingerprint)
+    return read_profile_file(path) if path.is_file() else None
+
+
+def resolve_calibrated(spec: str) -> DeviceProfile:
+    """`calibrated:<fingerprint>` (or a unique prefix of one) or `calibrated:<path.json>`."""
+    ref = spec[len(CALIBRATED_PREFIX):] if spec.startswith(CALIBRATED_PREFIX) else spec
+    if not ref:
+        raise CostModelError("calibrated: needs a board fingerprint or a profile path")
+    path = Path(ref).expanduser()
+    if path.suffix == ".json" or os.sep in ref:
+        if not path.is_file():
+            raise CostModelError(f"calibrated profile file {path} does not exist")
+        return read_profile_file(path)
+    directory = data_dir() / "profiles"
+    matches = sorted(directory.glob(f"{ref}*.json")) if directory.is_dir() and "*" not in ref else []
+    if len(matches) != 1:
+        known = sorted(p.stem for p in directory.glob("*.json")) if directory.is_dir() else []
+        why = "matches several" if matches else "matches none"
+        raise CostModelError(f"calibrated:{ref} {why} of the stored calibrated profiles in {directory} "
+                             f"({', '.join(known) or 'none stored; run controller calibrate --target T'})")
+    return read_profile_file(matches[0])
