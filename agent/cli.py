@@ -11,6 +11,8 @@ import threading
 
 from . import DEFAULT_PORT, __version__
 from .jobs import JobLimits
+from .measurement import MeasureSettings
+from .sensors import SensorConfig
 from .server import AgentConfig, start_agent
 
 
@@ -40,6 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker-memory-mb", type=float, default=0,
                    help="address-space limit of each worker process (0: none)")
     p.add_argument("--sysfs-root", default="/", help="root for /proc and /sys reads (tests point it at fixtures)")
+    s = p.add_argument_group("sensors (power, temperature, clocks, throttling)")
+    s.add_argument("--vcgencmd", default="vcgencmd", help="Raspberry Pi firmware tool (default: on PATH)")
+    s.add_argument("--tegrastats", default="tegrastats", help="Jetson tegrastats (default: on PATH)")
+    s.add_argument("--meter", default=None,
+                   help="external power meter streaming one reading per line: tcp://HOST:PORT, "
+                        "serial:///dev/ttyUSB0?baud=115200, or a file/FIFO path")
+    s.add_argument("--sample-rate", type=float, default=10.0,
+                   help="sensor sampling rate in Hz during a job (default 10; firmware tools such as "
+                        "vcgencmd are sampled at 2-5 Hz at most; 0: no sampling)")
+    s.add_argument("--idle-baseline", type=float, default=2.0,
+                   help="seconds of idle power measured before each job (default 2; 0: none)")
+    s.add_argument("--cooldown-timeout", type=float, default=300.0,
+                   help="longest wait for a job's cooldown_to_c (default 300 s)")
+    s.add_argument("--no-sensors", action="store_true", help="discover and sample no sensor at all")
     p.add_argument("--version", action="version", version=f"edgebench-agent {__version__}")
     return p
 
@@ -52,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         limits=JobLimits(max_queue=args.max_queue, default_timeout_s=args.job_timeout,
                          worker_memory_bytes=int(args.worker_memory_mb * (1 << 20))),
         sysfs_root=args.sysfs_root,
+        sensors=None if args.no_sensors else SensorConfig(
+            sysfs_root=args.sysfs_root, vcgencmd=args.vcgencmd, tegrastats=args.tegrastats, meter=args.meter),
+        measure=MeasureSettings(rate_hz=max(0.0, args.sample_rate), idle_baseline_s=max(0.0, args.idle_baseline),
+                                cooldown_timeout_s=max(0.0, args.cooldown_timeout)),
     )
     address = listen_address(args.listen)
     try:

@@ -303,8 +303,13 @@ class JobManager:
         for hook in self.before_worker:
             hook(job)
         with self._cond:
-            if self._stopping or job.cancel_requested:
-                return self._stopped_result(job)
+            stopped = self._stopping or job.cancel_requested
+        if stopped:
+            result = self._stopped_result(job)
+            for hook in self.after_worker:  # let the add-ons release what before_worker took
+                hook(job, result)
+            return result
+        with self._cond:
             job.run = WorkerRun(self.jobs_dir / job.job_id, job.spec, stored.path, on_progress,
                                 self.limits.worker_memory_bytes)
         outcome = job.run.wait(timeout_s)

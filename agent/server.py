@@ -13,9 +13,11 @@ from . import API_VERSION, __version__
 from .board import read_identity
 from .jobs import JobLimits, JobManager, JobNotFinished, QueueFull, UnknownJob
 from .model_store import ModelStore, UploadError, check_sha256
+from .measurement import JobMeasurement, MeasureSettings
 from .proto import agent_pb2 as pb
 from .proto import agent_pb2_grpc
 from .runtime_probe import RuntimeReport, probe_in_child
+from .sensors import SensorConfig, SensorSet, discover_all
 
 SERVICE_NAME = "edgebench.v1.Agent"
 MAX_MESSAGE_BYTES = 64 << 20  # job specs carry .npy inputs; results carry every raw sample
@@ -30,6 +32,9 @@ class AgentConfig:
     limits: JobLimits = field(default_factory=JobLimits)
     sysfs_root: str = "/"
     rpc_threads: int = 16
+    # Sensors: None discovers none (the agent measures latency only).
+    sensors: SensorConfig | None = None
+    measure: MeasureSettings = field(default_factory=MeasureSettings)
 
 
 class RuntimeCatalogue:
@@ -138,6 +143,12 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             return f"threads must be at most {MAX_THREADS_PER_JOB}"
         if spec.min_duration_s < 0 or spec.timeout_s < 0 or spec.min_duration_s > self.jobs.limits.max_timeout_s:
             return "durations must be non-negative and below the agent's maximum job time"
+        if not 0 <= spec.sample_rate_hz <= 10_000:
+            return "sample_rate_hz must be between 0 (agent default) and 10000"
+        if spec.HasField("idle_baseline_s") and not 0 <= spec.idle_baseline_s <= 600:
+            return "idle_baseline_s must be between 0 and 600"
+        if spec.cooldown_to_c < 0 or spec.cooldown_timeout_s < 0 or spec.cooldown_timeout_s > 3600:
+            return "cooldown_to_c and cooldown_timeout_s must be non-negative (cooldown at most 3600 s)"
         if spec.timeout_s > self.jobs.limits.max_timeout_s:
             return f"timeout_s is over the agent's maximum of {self.jobs.limits.max_timeout_s:g} s"
         for shape in spec.input_shapes:
@@ -182,11 +193,14 @@ class RunningAgent:
     service: AgentService
     jobs: JobManager
     health: health.HealthServicer
+    sensors: SensorSet | None = None
 
     def stop(self, grace_s: float = 5.0) -> None:
         self.health.enter_graceful_shutdown()
         self.jobs.shutdown()
         self.server.stop(grace_s).wait()
+        if self.sensors is not None:
+            self.sensors.close()
 
 
 def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
@@ -196,6 +210,14 @@ def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
     models = ModelStore(state / "models", config.max_model_bytes)
     jobs = JobManager(state, models, config.limits)
     service = AgentService(config, models, jobs)
+    sensors = None
+    if config.sensors is not None:
+        # Once, at start-up: file and command probes only (no runtime is imported for Describe).
+        sensors = discover_all(config.sensors)
+        service.sensor_infos = [pb.SensorInfo(**info.to_proto_fields()) for info in sensors.infos()]
+        measure = JobMeasurement(sensors, config.measure)
+        jobs.before_worker.append(measure.before_worker)
+        jobs.after_worker.append(measure.after_worker)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.rpc_threads, thread_name_prefix="rpc"),
         options=[
@@ -215,4 +237,4 @@ def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
     jobs.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningAgent(server, port, service, jobs, health_servicer)
+    return RunningAgent(server, port, service, jobs, health_servicer, sensors)

@@ -170,7 +170,7 @@ class InputData(_message.Message):
     def __init__(self, name: _Optional[str] = ..., npy: _Optional[bytes] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id")
+    __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c", "keep_trace", "no_sampling", "cooldown_timeout_s")
     class DelegateOptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +194,12 @@ class JobSpec(_message.Message):
     DELEGATE_PATH_FIELD_NUMBER: _ClassVar[int]
     DELEGATE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    IDLE_BASELINE_S_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_TO_C_FIELD_NUMBER: _ClassVar[int]
+    KEEP_TRACE_FIELD_NUMBER: _ClassVar[int]
+    NO_SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
     model_sha256: str
     model_name: str
     runtime: Runtime
@@ -210,7 +216,13 @@ class JobSpec(_message.Message):
     delegate_path: str
     delegate_options: _containers.ScalarMap[str, str]
     client_id: str
-    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., runtime: _Optional[_Union[Runtime, str]] = ..., execution_provider: _Optional[str] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., runs: _Optional[int] = ..., min_duration_s: _Optional[float] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., input_seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputData, _Mapping]]] = ..., timeout_s: _Optional[float] = ..., profile_ops: _Optional[bool] = ..., delegate_path: _Optional[str] = ..., delegate_options: _Optional[_Mapping[str, str]] = ..., client_id: _Optional[str] = ...) -> None: ...
+    sample_rate_hz: float
+    idle_baseline_s: float
+    cooldown_to_c: float
+    keep_trace: bool
+    no_sampling: bool
+    cooldown_timeout_s: float
+    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., runtime: _Optional[_Union[Runtime, str]] = ..., execution_provider: _Optional[str] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., runs: _Optional[int] = ..., min_duration_s: _Optional[float] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., input_seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputData, _Mapping]]] = ..., timeout_s: _Optional[float] = ..., profile_ops: _Optional[bool] = ..., delegate_path: _Optional[str] = ..., delegate_options: _Optional[_Mapping[str, str]] = ..., client_id: _Optional[str] = ..., sample_rate_hz: _Optional[float] = ..., idle_baseline_s: _Optional[float] = ..., cooldown_to_c: _Optional[float] = ..., keep_trace: _Optional[bool] = ..., no_sampling: _Optional[bool] = ..., cooldown_timeout_s: _Optional[float] = ...) -> None: ...
 
 class JobHandle(_message.Message):
     __slots__ = ("job_id", "queue_position")
@@ -321,7 +333,7 @@ class OpProfile(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., op_type: _Optional[str] = ..., provider: _Optional[str] = ..., mean_us: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("job_id", "state", "error", "runtime", "runtime_version", "execution_provider_requested", "providers_used", "threads", "warmup_runs", "load_ms", "first_inference_ms", "latency", "samples_ns", "window_start_ns", "window_end_ns", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "inputs", "outputs", "warnings", "model_sha256", "model_name", "spec", "worker_exit_code", "op_profile", "started_unix_s", "finished_unix_s", "agent_version", "peak_rss_steady_kib")
+    __slots__ = ("job_id", "state", "error", "runtime", "runtime_version", "execution_provider_requested", "providers_used", "threads", "warmup_runs", "load_ms", "first_inference_ms", "latency", "samples_ns", "window_start_ns", "window_end_ns", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "inputs", "outputs", "warnings", "model_sha256", "model_name", "spec", "worker_exit_code", "op_profile", "started_unix_s", "finished_unix_s", "agent_version", "peak_rss_steady_kib", "measurement")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -352,6 +364,7 @@ class JobResult(_message.Message):
     FINISHED_UNIX_S_FIELD_NUMBER: _ClassVar[int]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     PEAK_RSS_STEADY_KIB_FIELD_NUMBER: _ClassVar[int]
+    MEASUREMENT_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: JobState
     error: str
@@ -382,7 +395,166 @@ class JobResult(_message.Message):
     finished_unix_s: float
     agent_version: str
     peak_rss_steady_kib: int
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., providers_used: _Optional[_Iterable[str]] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., worker_exit_code: _Optional[int] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., started_unix_s: _Optional[float] = ..., finished_unix_s: _Optional[float] = ..., agent_version: _Optional[str] = ..., peak_rss_steady_kib: _Optional[int] = ...) -> None: ...
+    measurement: Measurement
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., providers_used: _Optional[_Iterable[str]] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., worker_exit_code: _Optional[int] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., started_unix_s: _Optional[float] = ..., finished_unix_s: _Optional[float] = ..., agent_version: _Optional[str] = ..., peak_rss_steady_kib: _Optional[int] = ..., measurement: _Optional[_Union[Measurement, _Mapping]] = ...) -> None: ...
+
+class PowerSourceFigures(_message.Message):
+    __slots__ = ("sensor", "method", "samples_in_window", "coverage", "avg_w", "peak_w", "energy_j", "reason", "note", "idle_w")
+    SENSOR_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_IN_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    AVG_W_FIELD_NUMBER: _ClassVar[int]
+    PEAK_W_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_J_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    IDLE_W_FIELD_NUMBER: _ClassVar[int]
+    sensor: str
+    method: str
+    samples_in_window: int
+    coverage: float
+    avg_w: float
+    peak_w: float
+    energy_j: float
+    reason: str
+    note: str
+    idle_w: float
+    def __init__(self, sensor: _Optional[str] = ..., method: _Optional[str] = ..., samples_in_window: _Optional[int] = ..., coverage: _Optional[float] = ..., avg_w: _Optional[float] = ..., peak_w: _Optional[float] = ..., energy_j: _Optional[float] = ..., reason: _Optional[str] = ..., note: _Optional[str] = ..., idle_w: _Optional[float] = ...) -> None: ...
+
+class SourceRate(_message.Message):
+    __slots__ = ("sensor", "kind", "requested_hz", "achieved_hz", "readings_ok", "readings_failed", "last_reason", "mean_read_s", "max_read_s")
+    SENSOR_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_HZ_FIELD_NUMBER: _ClassVar[int]
+    ACHIEVED_HZ_FIELD_NUMBER: _ClassVar[int]
+    READINGS_OK_FIELD_NUMBER: _ClassVar[int]
+    READINGS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    LAST_REASON_FIELD_NUMBER: _ClassVar[int]
+    MEAN_READ_S_FIELD_NUMBER: _ClassVar[int]
+    MAX_READ_S_FIELD_NUMBER: _ClassVar[int]
+    sensor: str
+    kind: str
+    requested_hz: float
+    achieved_hz: float
+    readings_ok: int
+    readings_failed: int
+    last_reason: str
+    mean_read_s: float
+    max_read_s: float
+    def __init__(self, sensor: _Optional[str] = ..., kind: _Optional[str] = ..., requested_hz: _Optional[float] = ..., achieved_hz: _Optional[float] = ..., readings_ok: _Optional[int] = ..., readings_failed: _Optional[int] = ..., last_reason: _Optional[str] = ..., mean_read_s: _Optional[float] = ..., max_read_s: _Optional[float] = ...) -> None: ...
+
+class TraceSeries(_message.Message):
+    __slots__ = ("sensor", "kind", "figure", "unit", "t_ns", "values")
+    SENSOR_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FIGURE_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    T_NS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    sensor: str
+    kind: str
+    figure: str
+    unit: str
+    t_ns: _containers.RepeatedScalarFieldContainer[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, sensor: _Optional[str] = ..., kind: _Optional[str] = ..., figure: _Optional[str] = ..., unit: _Optional[str] = ..., t_ns: _Optional[_Iterable[int]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class Measurement(_message.Message):
+    __slots__ = ("power_source", "power_note", "energy_method", "power_samples", "coverage", "power_avg_w", "power_peak_w", "energy_j", "power_idle_w", "energy_per_inference_j", "energy_above_idle_j", "energy_per_inference_above_idle_j", "by_source", "temp_source", "temp_start_c", "temp_max_c", "temp_end_c", "temp_max_by_zone_c", "freq_source", "freq_min_hz", "freq_max_hz", "throttle_before", "throttle_during", "throttle_after", "throttled", "throttle_flags", "unavailable", "rates", "sample_rate_hz", "window_start_ns", "window_end_ns", "duration_s", "inferences", "idle_start_ns", "idle_end_ns", "cooldown_start_c", "cooldown_waited_s", "cooldown_reached", "trace")
+    class TempMaxByZoneCEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class UnavailableEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    POWER_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    POWER_NOTE_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_METHOD_FIELD_NUMBER: _ClassVar[int]
+    POWER_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_FIELD_NUMBER: _ClassVar[int]
+    POWER_AVG_W_FIELD_NUMBER: _ClassVar[int]
+    POWER_PEAK_W_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_J_FIELD_NUMBER: _ClassVar[int]
+    POWER_IDLE_W_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_PER_INFERENCE_J_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_ABOVE_IDLE_J_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_PER_INFERENCE_ABOVE_IDLE_J_FIELD_NUMBER: _ClassVar[int]
+    BY_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TEMP_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    TEMP_START_C_FIELD_NUMBER: _ClassVar[int]
+    TEMP_MAX_C_FIELD_NUMBER: _ClassVar[int]
+    TEMP_END_C_FIELD_NUMBER: _ClassVar[int]
+    TEMP_MAX_BY_ZONE_C_FIELD_NUMBER: _ClassVar[int]
+    FREQ_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    FREQ_MIN_HZ_FIELD_NUMBER: _ClassVar[int]
+    FREQ_MAX_HZ_FIELD_NUMBER: _ClassVar[int]
+    THROTTLE_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    THROTTLE_DURING_FIELD_NUMBER: _ClassVar[int]
+    THROTTLE_AFTER_FIELD_NUMBER: _ClassVar[int]
+    THROTTLED_FIELD_NUMBER: _ClassVar[int]
+    THROTTLE_FLAGS_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    RATES_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_NS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_NS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    INFERENCES_FIELD_NUMBER: _ClassVar[int]
+    IDLE_START_NS_FIELD_NUMBER: _ClassVar[int]
+    IDLE_END_NS_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_START_C_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_WAITED_S_FIELD_NUMBER: _ClassVar[int]
+    COOLDOWN_REACHED_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
+    power_source: str
+    power_note: str
+    energy_method: str
+    power_samples: int
+    coverage: float
+    power_avg_w: float
+    power_peak_w: float
+    energy_j: float
+    power_idle_w: float
+    energy_per_inference_j: float
+    energy_above_idle_j: float
+    energy_per_inference_above_idle_j: float
+    by_source: _containers.RepeatedCompositeFieldContainer[PowerSourceFigures]
+    temp_source: str
+    temp_start_c: float
+    temp_max_c: float
+    temp_end_c: float
+    temp_max_by_zone_c: _containers.ScalarMap[str, float]
+    freq_source: str
+    freq_min_hz: float
+    freq_max_hz: float
+    throttle_before: int
+    throttle_during: int
+    throttle_after: int
+    throttled: bool
+    throttle_flags: _containers.RepeatedScalarFieldContainer[str]
+    unavailable: _containers.ScalarMap[str, str]
+    rates: _containers.RepeatedCompositeFieldContainer[SourceRate]
+    sample_rate_hz: float
+    window_start_ns: int
+    window_end_ns: int
+    duration_s: float
+    inferences: int
+    idle_start_ns: int
+    idle_end_ns: int
+    cooldown_start_c: float
+    cooldown_waited_s: float
+    cooldown_reached: bool
+    trace: _containers.RepeatedCompositeFieldContainer[TraceSeries]
+    def __init__(self, power_source: _Optional[str] = ..., power_note: _Optional[str] = ..., energy_method: _Optional[str] = ..., power_samples: _Optional[int] = ..., coverage: _Optional[float] = ..., power_avg_w: _Optional[float] = ..., power_peak_w: _Optional[float] = ..., energy_j: _Optional[float] = ..., power_idle_w: _Optional[float] = ..., energy_per_inference_j: _Optional[float] = ..., energy_above_idle_j: _Optional[float] = ..., energy_per_inference_above_idle_j: _Optional[float] = ..., by_source: _Optional[_Iterable[_Union[PowerSourceFigures, _Mapping]]] = ..., temp_source: _Optional[str] = ..., temp_start_c: _Optional[float] = ..., temp_max_c: _Optional[float] = ..., temp_end_c: _Optional[float] = ..., temp_max_by_zone_c: _Optional[_Mapping[str, float]] = ..., freq_source: _Optional[str] = ..., freq_min_hz: _Optional[float] = ..., freq_max_hz: _Optional[float] = ..., throttle_before: _Optional[int] = ..., throttle_during: _Optional[int] = ..., throttle_after: _Optional[int] = ..., throttled: _Optional[bool] = ..., throttle_flags: _Optional[_Iterable[str]] = ..., unavailable: _Optional[_Mapping[str, str]] = ..., rates: _Optional[_Iterable[_Union[SourceRate, _Mapping]]] = ..., sample_rate_hz: _Optional[float] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., duration_s: _Optional[float] = ..., inferences: _Optional[int] = ..., idle_start_ns: _Optional[int] = ..., idle_end_ns: _Optional[int] = ..., cooldown_start_c: _Optional[float] = ..., cooldown_waited_s: _Optional[float] = ..., cooldown_reached: _Optional[bool] = ..., trace: _Optional[_Iterable[_Union[TraceSeries, _Mapping]]] = ...) -> None: ...
 
 class JobEvent(_message.Message):
     __slots__ = ("job_id", "state", "progress", "result")
