@@ -120,6 +120,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0 if all(r.status == "ok" for r in records) else 1
 
 
+def add_calibrate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="measure a board and store its cost-model profile",
+                       description="Run GEMM, memory-traffic and dispatch microbenchmarks and the zoo's reference "
+                                   "models on a board, fit per-op efficiencies, and store the board's profile "
+                                   "(used by bench and predict --target afterwards).")
+    p.add_argument("--target", required=True, help="[user@]host[:port] of an agent, or 'local'")
+    p.add_argument("--quick", action="store_true", help="fewer sizes and 3 reference models (seconds, coarser)")
+    p.add_argument("--threads", type=parse_threads, default=[], help="thread counts to measure GEMM at "
+                                                                     "(default: all cores)")
+    p.add_argument("--json", metavar="FILE", help="also write the stored profile to FILE ('-' for stdout)")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import json
+
+    from .calibration.run import CalibrateOptions, calibrate, summary
+
+    out = sys.stderr if args.json == "-" else sys.stdout
+    result = calibrate(CalibrateOptions(args.target, quick=args.quick, threads=args.threads),
+                       log=lambda line: print(line, file=out))
+    print(summary(result), file=out)
+    if args.json:
+        _write(args.json, json.dumps(result.profile.to_dict(), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="controller", description="edgebench host controller")
     parser.add_argument("--version", action="version", version=f"edgebench controller {__version__}")
@@ -128,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import predict_cli
 
     predict_cli.add_parser(sub)
+    add_calibrate_parser(sub)
     return parser
 
 

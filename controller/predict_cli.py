@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .costmodel import CONVENTIONS, CostModelError, Prediction, analyze_model, list_profiles, load_profile
+from .costmodel import CONVENTIONS, CostModelError, Prediction, analyze_model, list_profiles
 from .costmodel import parse_input_shapes, predict_cost
 from .costmodel.reader import ZOO_PREFIX, input_names, resolve_model
+from .calibration.choose import load_device
 from .costmodel.report import device_line, footnote, node_table, op_type_table, summary_table
 
 _MODEL_SUFFIXES = (".onnx", ".tflite")
@@ -42,6 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("models", nargs="*", metavar="MODEL", help="a .onnx or .tflite file, or zoo:NAME")
     p.add_argument("--device", metavar="PROFILE",
                    help="built-in profile (see --list-devices) or a profile .json file")
+    p.add_argument("--target", metavar="T",
+                   help="use the stored calibrated profile of this agent's board ([user@]host[:port] or local)")
     p.add_argument("--list-devices", action="store_true", help="list the built-in device profiles and exit")
     p.add_argument("--per-op", action="store_true", help="add a table per op type and per node")
     p.add_argument("--json", nargs="?", const="-", metavar="FILE|-",
@@ -78,12 +81,18 @@ def run(args: argparse.Namespace) -> int:
     if not args.models:
         err.write("controller predict: error: give at least one MODEL (a .onnx/.tflite file or zoo:NAME)\n")
         return 2
+    if not args.device and getattr(args, "target", None):
+        try:
+            args.device = _calibrated_for_target(args.target)
+        except Exception as exc:  # unreachable agent, never calibrated: one clear line
+            err.write(f"controller predict: error: {exc}\n")
+            return 2
     if not args.device:
         names = ", ".join(p.name for p in list_profiles())
         err.write(f"controller predict: error: --device is required (built-in: {names}, or a .json file)\n")
         return 2
     try:
-        profile = load_profile(args.device)
+        profile = load_device(args.device)
         shapes = parse_input_shapes(args.input_shape)
     except CostModelError as exc:
         err.write(f"controller predict: error: {exc}\n")
@@ -97,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
             path = resolve_model(ref)
             model = analyze_model(ref, _shapes_for(path, shapes, strict=len(args.models) == 1))
             used_names.update(n for n in shapes if n in model.input_shapes)
-            predictions.append(predict_cost(model, profile, args.threads))
+            # Calibrated efficiencies were fitted on the graph onnxruntime runs (fusions modelled).
+            predictions.append(predict_cost(model, profile, args.threads, fusion=profile.calibration is not None))
         except CostModelError as exc:
             err.write(f"controller predict: {ref}: {exc}\n")
             failures.append({"model": ref, "error": str(exc)})
@@ -122,6 +132,21 @@ def run(args: argparse.Namespace) -> int:
         else:
             Path(args.json).write_text(text, encoding="utf-8")
     return 1 if failures else 0
+
+
+def _calibrated_for_target(target: str) -> str:
+    from .bench import connect
+    from .calibration.store import profile_path
+    from .records import board_record
+    from .target import parse_target
+
+    with connect(parse_target(target)) as client:
+        board = board_record(client.describe())
+    path = profile_path(board["fingerprint"])
+    if not path.is_file():
+        raise CostModelError(f"board {board['model']!r} at {target} has no calibrated profile ({path}); "
+                             f"run: controller calibrate --target {target}")
+    return f"calibrated:{path}"
 
 
 def _shapes_for(path: Path, shapes: dict[str, list[int]], strict: bool) -> dict[str, list[int]]:
