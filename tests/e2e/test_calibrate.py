@@ -27,7 +27,7 @@ def test_calibrate_stores_a_profile_of_measured_figures(calibrated):
     assert not list(path.parent.glob(".*.tmp"))  # atomic write left no temp file
     assert stored["peak_gflops"]["fp32"]["value"] > 0
     assert stored["peak_gflops"]["fp32"]["source"].startswith("measured by controller calibrate")
-    assert stored["dispatch_overhead_us"]["source"].startswith("measured")
+    assert stored["dispatch_overhead_us"]["source"].startswith(("measured", "fitted"))
     meas = stored["calibration"]["measurements"]
     assert meas["gemm_gflops"] and meas["bandwidth_gbs"] and meas["dispatch_us"] > 0
     assert "conv" in stored["calibration"]["fit"]  # fitted from the reference models' per-node profiles
