@@ -1,7 +1,6 @@
 """A thin client over the agent's v1 gRPC API, with the checks and retries a user expects."""
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from pathlib import Path
 import grpc
 
 from agent import API_VERSION
+from agent.model_store import file_sha256
 from agent.proto import agent_pb2 as pb
 from agent.proto import agent_pb2_grpc
 
@@ -18,14 +18,6 @@ from .errors import AgentUnreachable, AgentVersionError, ControllerError
 UPLOAD_CHUNK_BYTES = 1 << 20
 MAX_MESSAGE_BYTES = 64 << 20
 SUPPORTED_API_VERSIONS = frozenset({API_VERSION})
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(UPLOAD_CHUNK_BYTES):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
