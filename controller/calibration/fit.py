@@ -40,13 +40,33 @@ def samples_from(prediction: Prediction, join: Join, unit_profile: DeviceProfile
         for n in members:
             t = node_time(n, unit_profile, prediction.threads, fused=n.name in fused)
             c, m = c + t.compute_ms, m + t.memory_ms
-        out[heavy.kind].append(KindSample(c, m, g.measured_ms))
+        out[efficiency_key(heavy.kind, heavy.variant)].append(KindSample(c, m, g.measured_ms))
         if heavy.kind == "conv":
             conv_total += g.measured_ms
-    if join.inserted and out.get("conv") and conv_total > 0:
+    if join.inserted and conv_total > 0:
         scale = 1 + join.inserted_ms / conv_total
-        out["conv"] = [KindSample(s.compute_ms, s.memory_ms, s.measured_ms * scale) for s in out["conv"]]
+        for key in [k for k in out if family(k) == "conv"]:
+            out[key] = [KindSample(s.compute_ms, s.memory_ms, s.measured_ms * scale) for s in out[key]]
     return out
+
+
+def efficiency_key(kind: str, variant: str) -> str:
+    return f"{kind}:{variant}" if variant else kind
+
+
+def family(key: str) -> str:
+    return key.split(":", 1)[0]
+
+
+def pooled_by_key(samples: dict[str, list[KindSample]]) -> dict[str, list[KindSample]]:
+    """Each variant on its own, and each family over all its variants (the fallback for a variant with
+    too few kernels in the suite, and for profiles read by code that knows only families)."""
+    pools: dict[str, list[KindSample]] = defaultdict(list)
+    for key, items in samples.items():
+        pools[key].extend(items)
+        if family(key) != key:
+            pools[family(key)].extend(items)
+    return pools
 
 
 MEMORY_KINDS = ("elementwise", "pool", "data_movement", "normalization", "reduce", "resize", "softmax")
@@ -84,7 +104,7 @@ def scale_memory(samples: dict[str, list[KindSample]], scale: float) -> dict[str
 def fit_efficiency(samples: dict[str, list[KindSample]]) -> tuple[dict[str, float], dict[str, dict]]:
     """kind → efficiency, and per kind what it was fitted on (for the stored profile and the printout)."""
     table, info = {}, {}
-    for kind, items in sorted(samples.items()):
+    for kind, items in sorted(pooled_by_key(samples).items()):
         measured = sum(s.measured_ms for s in items)
         if len(items) < MIN_GROUPS or measured <= 0 or not any(s.compute_ms > 0 for s in items):
             continue

@@ -28,6 +28,7 @@ class NodeCost:
     folded: bool = False
     reason: str | None = None  # why the node is uncounted
     domain: str = ""
+    variant: str = ""  # finer shape class inside `kind` (see op_common.conv_variant)
     # Tensor names, so later passes (runtime fusion, profile joins) can follow the graph.
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)

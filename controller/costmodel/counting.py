@@ -131,6 +131,7 @@ def count_node(
     elementwise: int | None
     reason = None
     kind = "other"
+    variant = ""
     if counter is None:
         where = f" (domain {node.domain!r})" if node.domain not in ("", "ai.onnx", "tflite") else ""
         reason = f"no counting rule for op {node.op_type!r}{where}"
@@ -138,7 +139,7 @@ def count_node(
     else:
         try:
             work = counter(Ctx(graph, node))
-            macs, elementwise, kind = work.macs, work.elementwise_ops, work.kind
+            macs, elementwise, kind, variant = work.macs, work.elementwise_ops, work.kind, work.variant
         except Uncountable as exc:
             reason = str(exc)
             macs = elementwise = None
@@ -166,6 +167,7 @@ def count_node(
         folded=folded,
         reason=reason,
         domain=node.domain,
+        variant=variant,
     )
 
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 from . import op_tables as T
 from .op_common import (
-    Ctx, Uncountable, Work, conv_output_spatial, data_movement, interp_ops, matmul_macs, onnx_window,
+    Ctx, Uncountable, Work, conv_output_spatial, conv_variant, data_movement, interp_ops, matmul_macs, onnx_window,
     per_input, per_output, reduce_op, variadic,
 )
 
@@ -24,8 +24,9 @@ def _onnx_conv(c: Ctx, x: int = 0, w: int = 1) -> Work:
             xs[2:], kernel, win["strides"], win["dilations"], win["pads"], win["auto_pad"]
         )
     macs = math.prod(out) * ws[1] * math.prod(kernel)
-    kind = "depthwise_conv" if group > 1 and group == xs[1] else "conv"
-    return Work(macs=macs, kind=kind)
+    if group > 1 and group == xs[1]:
+        return Work(macs=macs, kind="depthwise_conv")
+    return Work(macs=macs, kind="conv", variant=conv_variant(ws[1], kernel, group, xs[1]))
 
 
 def _onnx_conv_transpose(c: Ctx) -> Work:

@@ -17,6 +17,20 @@ class Work:
     macs: int = 0
     elementwise_ops: int = 0
     kind: str = "elementwise"
+    # Finer shape class inside a kind (e.g. conv "pointwise"): kernels of one kind differ a lot in
+    # efficiency, so calibration may fit "conv:pointwise" apart from "conv".
+    variant: str = ""
+
+
+def conv_variant(cin_per_group: int, kernel: Sequence[int], groups: int, cin: int) -> str:
+    """"grouped" (1 < groups < C_in), "pointwise" (1x1), "stem" (few input channels), else "spatial"."""
+    if 1 < groups < cin:
+        return "grouped"
+    if all(k == 1 for k in kernel):
+        return "pointwise"
+    if cin_per_group <= 4:
+        return "stem"
+    return "spatial"
 
 
 class Ctx:

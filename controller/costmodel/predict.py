@@ -99,6 +99,7 @@ def _node_dict(c: NodeCost, t: NodeTime) -> dict[str, Any]:
         "name": c.name,
         "op_type": c.op_type,
         "kind": c.kind,
+        "variant": c.variant or None,
         "compute_dtype": c.compute_dtype,
         "macs": c.macs,
         "flops": c.flops,

@@ -70,9 +70,9 @@ class DeviceProfile:
         """Peak GOP/s for a dtype class ("fp32", "fp16", "int8")."""
         return self.peak_gflops[dtype_class].value
 
-    def efficiency_for(self, op_type: str, kind: str) -> float:
-        # Most specific first, so a fit may set "QLinearConv" apart from the "conv" family.
-        for key in (op_type, kind, "default"):
+    def efficiency_for(self, op_type: str, kind: str, variant: str = "") -> float:
+        # Most specific first, so a fit may set "QLinearConv" or "conv:pointwise" apart from the "conv" family.
+        for key in (op_type, f"{kind}:{variant}" if variant else kind, kind, "default"):
             if key in self.efficiency:
                 return self.efficiency[key]
         return self.efficiency["default"]

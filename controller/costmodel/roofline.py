@@ -44,7 +44,7 @@ def node_time(node: NodeCost, profile: DeviceProfile, threads: int | None = None
     ops = node.ops
     if ops and not view:
         scale = effective_threads(profile, threads) / profile.cores.value if profile.compute_unit == "cpu" else 1.0
-        rate = profile.peak(node.compute_dtype) * 1e9 * scale * profile.efficiency_for(node.op_type, node.kind)
+        rate = profile.peak(node.compute_dtype) * 1e9 * scale * profile.efficiency_for(node.op_type, node.kind, node.variant)
         compute_s = ops / rate
     memory_s = 0.0 if view else (node.memory_access_bytes or 0) / (profile.memory_bandwidth_gbs.value * 1e9)
     overhead_s = profile.dispatch_overhead_us.value * 1e-6

@@ -6,7 +6,8 @@ from typing import Callable, Sequence
 
 from . import op_tables as T
 from .op_common import (
-    Ctx, Uncountable, Work, conv_output_spatial, data_movement, interp_ops, matmul_macs, per_input, reduce_op,
+    Ctx, Uncountable, Work, conv_output_spatial, conv_variant, data_movement, interp_ops, matmul_macs, per_input,
+    reduce_op,
 )
 
 
@@ -35,8 +36,10 @@ def _tfl_conv(c: Ctx) -> Work:
     out = _tfl_conv_out(c, xs, ws[1:3], ws[0])
     macs = math.prod(out) * ws[1] * ws[2] * ws[3]
     groups = xs[3] // ws[3] if ws[3] else 1
-    kind = "depthwise_conv" if groups > 1 and groups == xs[3] else "conv"
-    return Work(macs=macs, elementwise_ops=_fused_activation_ops(c), kind=kind)
+    if groups > 1 and groups == xs[3]:
+        return Work(macs=macs, elementwise_ops=_fused_activation_ops(c), kind="depthwise_conv")
+    return Work(macs=macs, elementwise_ops=_fused_activation_ops(c), kind="conv",
+                variant=conv_variant(ws[3], ws[1:3], groups, xs[3]))
 
 
 def _tfl_depthwise(c: Ctx) -> Work:

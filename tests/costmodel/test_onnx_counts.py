@@ -27,6 +27,7 @@ def test_conv_with_stride_and_pads(tmp_path):
     assert n.weight_bytes == (16 * 27 + 16) * F32
     assert n.memory_access_bytes == (3 * 32 * 32 + 16 * 27 + 16 + 16 * 16 * 16) * F32
     assert n.kind == "conv" and n.compute_dtype == "fp32"
+    assert n.variant == "stem"  # 3 input channels: the first conv of an image model
 
 
 def test_pointwise_conv_bytes_are_the_shufflenet_v2_mac(tmp_path):
@@ -35,6 +36,7 @@ def test_pointwise_conv_bytes_are_the_shufflenet_v2_mac(tmp_path):
     n = conv(tmp_path, [1, c1, h, w], [c2, c1, 1, 1], bias=False)
     assert n.memory_access_bytes == (h * w * (c1 + c2) + c1 * c2) * F32
     assert n.macs == h * w * c1 * c2
+    assert n.kind == "conv" and n.variant == "pointwise"
     assert n.intensity == pytest.approx(2 * h * w * c1 * c2 / ((h * w * (c1 + c2) + c1 * c2) * F32))
 
 
@@ -47,7 +49,12 @@ def test_depthwise_conv(tmp_path):
 def test_grouped_conv_is_not_depthwise(tmp_path):
     n = conv(tmp_path, [1, 16, 8, 8], [32, 4, 3, 3], group=4, pads=[1, 1, 1, 1])
     assert n.macs == 32 * 8 * 8 * 4 * 9
-    assert n.kind == "conv"
+    assert n.kind == "conv" and n.variant == "grouped"
+
+
+def test_dense_spatial_conv_variant(tmp_path):
+    n = conv(tmp_path, [1, 16, 8, 8], [16, 16, 3, 3], pads=[1, 1, 1, 1])
+    assert (n.kind, n.variant) == ("conv", "spatial")
 
 
 def test_dilated_conv(tmp_path):

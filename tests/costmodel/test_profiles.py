@@ -93,5 +93,9 @@ def test_efficiency_table_can_be_replaced_by_a_fit():
     assert fitted.efficiency_for("Conv", "conv") == 0.42
     assert fitted.efficiency_for("QLinearConv", "conv") == 0.3  # op type beats kind
     assert fitted.efficiency_for("Whatever", "unheard_of") == fitted.efficiency["default"]
+    # A fitted variant beats its family; a variant the fit did not see falls back to the family.
+    fitted = fitted.with_efficiency({"conv:pointwise": 0.8}, "fitted: test")
+    assert fitted.efficiency_for("Conv", "conv", "pointwise") == 0.8
+    assert fitted.efficiency_for("Conv", "conv", "grouped") == 0.42
     with pytest.raises(CostModelError):
         load_profile("rpi4").with_efficiency({"conv": 0.0}, "bad fit")

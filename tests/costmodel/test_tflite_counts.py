@@ -28,7 +28,7 @@ def test_conv_same_stride2_with_fused_relu6(tmp_path):
     assert n.elementwise_ops == 2 * 64  # the fused RELU6: min and max per output
     assert n.params == 4 * 27 + 4
     assert n.memory_access_bytes == (8 * 8 * 3 + 108 + 4 + 64) * 4
-    assert n.kind == "conv" and cost.format == "tflite"
+    assert n.kind == "conv" and n.variant == "stem" and cost.format == "tflite"
 
 
 def test_depthwise_valid(tmp_path):
