@@ -16,7 +16,9 @@ from ..costmodel.roofline import node_time
 from .opjoin import Join
 
 MIN_GROUPS = 3  # fewer samples of a kind: keep the profile's value rather than fit noise
-E_MIN, E_MAX = 0.005, 1.0
+# Above 1: a kind ran faster than the GEMM microbenchmark (e.g. NCHWc 3x3 convs); `normalize_to_peak`
+# then raises the peak so that every stored efficiency is a fraction of it again.
+E_MIN, E_MAX = 0.005, 4.0
 
 
 @dataclass
@@ -126,3 +128,17 @@ def fit_efficiency(samples: dict[str, list[KindSample]]) -> tuple[dict[str, floa
         info[kind] = {"efficiency": round(e, 4), "kernels": len(items), "measured_ms": round(measured, 3),
                       "predicted_ms": round(predicted(e), 3)}
     return table, info
+
+
+def normalize_to_peak(table: dict[str, float]) -> tuple[dict[str, float], float]:
+    """Efficiencies as fractions of the best kind, and the factor the peaks must be raised by."""
+    top = max(table.values(), default=1.0)
+    if top <= 1.0:
+        return table, 1.0
+    return {k: round(v / top, 4) for k, v in table.items()}, top
+
+
+def scale_measured(samples: dict[str, list[KindSample]], factor: float) -> dict[str, list[KindSample]]:
+    """Kernel times from a profiled run, rescaled to what the same run takes without the profiler."""
+    return {k: [KindSample(s.compute_ms, s.memory_ms, s.measured_ms * factor) for s in v]
+            for k, v in samples.items()}
