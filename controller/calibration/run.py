@@ -133,6 +133,8 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
     bw_scale = fit_bandwidth_scale(samples)
     table, fit_info = fit_efficiency(scale_memory(samples, bw_scale))
     table, peak_scale = normalize_to_peak(table)
+    for kind, value in table.items():  # report what is stored, as fractions of the (raised) peak
+        fit_info[kind]["efficiency"] = value
     if peak_scale > 1.0:
         base = _raise_peaks(base, peak_scale)
         fit_info["_peak_scale"] = {"efficiency": round(peak_scale, 4), "kernels": 0, "measured_ms": 0.0,
