@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from google.protobuf import json_format
 
 from agent.proto import agent_pb2 as pb
 
@@ -41,6 +44,7 @@ class BenchOptions:
     connect_timeout_s: float = 10.0
     device: str | None = None  # cost-model profile; None: the board's calibration, else a matched built-in
     predict: bool = True
+    keep_trace: bool = False  # ask the agent to keep the power/temperature time series (stored for reports)
 
 
 @dataclass
@@ -51,6 +55,7 @@ class PlannedJob:
     upload: UploadOutcome | None = None
     job_id: str = ""
     error: str = ""
+    spec: pb.JobSpec | None = None
 
 
 @contextlib.contextmanager
@@ -78,6 +83,7 @@ def build_spec(opts: BenchOptions, job: PlannedJob) -> pb.JobSpec:
         timeout_s=opts.timeout_s,
         profile_ops=opts.profile_ops,
         delegate_path=opts.delegate_path,
+        keep_trace=opts.keep_trace,
     )
     for name, dims in opts.input_shapes.items():
         spec.input_shapes.add(name=name, dims=dims)
@@ -86,8 +92,17 @@ def build_spec(opts: BenchOptions, job: PlannedJob) -> pb.JobSpec:
     return spec
 
 
-def run_bench(opts: BenchOptions, progress: ProgressBar | None = None) -> list[RunRecord]:
-    target = parse_target(opts.target)
+def spec_record(spec: pb.JobSpec) -> dict:
+    """The job spec as stored with the run: input arrays by size and sha256, not their bytes."""
+    out = json_format.MessageToDict(spec, preserving_proto_field_name=True,
+                                    always_print_fields_with_no_presence=True)
+    out["inputs"] = [{"name": i.name, "npy_bytes": len(i.npy), "npy_sha256": hashlib.sha256(i.npy).hexdigest()}
+                     for i in spec.inputs]
+    return out
+
+
+def plan_models(opts: BenchOptions) -> tuple[list[ModelArg], dict[str, str]]:
+    """The models and the runtime for each, checked before anything connects."""
     models = [resolve_model(m) for m in opts.models]
     for name, path in opts.input_files.items():
         if not path.is_file():
@@ -96,38 +111,54 @@ def run_bench(opts: BenchOptions, progress: ProgressBar | None = None) -> list[R
     for runtime in runtimes.values():
         if runtime not in RUNTIME_ENUM:
             raise ControllerError(f"unknown runtime {runtime!r} (use onnxruntime, tflite or auto)")
+    return models, runtimes
+
+
+def run_bench(opts: BenchOptions, progress: ProgressBar | None = None) -> list[RunRecord]:
+    target = parse_target(opts.target)
+    models, runtimes = plan_models(opts)
     with connect(target, opts.connect_timeout_s) as client:
-        desc = client.describe()
-        board = board_record(desc)
-        choice = _choose_profile(board, opts) if opts.predict else None
-        thread_counts = opts.threads or [desc.cpu_count or 1]
-        jobs = [PlannedJob(m, runtimes[m.text], t) for m in models for t in thread_counts]
-        progress = progress or ProgressBar(len(jobs), enabled=False)
-        # Submit everything first: the agent runs the jobs back to back, and a controller that goes away
-        # leaves them running with their results kept on the board.
-        uploads: dict[str, UploadOutcome] = {}
-        for job in jobs:
-            try:
-                if job.model.text not in uploads:
-                    uploads[job.model.text] = client.ensure_model(job.model.path, job.model.name)
-                job.upload = uploads[job.model.text]
-                job.job_id = client.submit(build_spec(opts, job)).job_id
-            except ControllerError as exc:
-                job.error = str(exc)
-        records: list[RunRecord] = []
-        for index, job in enumerate(jobs, start=1):
-            label = f"{job.model.name} {job.runtime} threads={job.threads}"
-            progress.start_job(index, label)
-            if job.error:
-                records.append(failed_run(target.text, board, job.model, job.runtime, opts.ep, job.threads,
-                                          job.error, job.upload))
-                progress.finish_job(f"failed: {job.error}")
-                continue
-            result = client.watch(job.job_id, on_progress=progress.update)
-            records.append(run_from_result(target.text, board, job.model, job.upload, result))
-            client.collect(job.job_id)
-            status = records[-1].status
-            progress.finish_job(status if status != "failed" else f"failed: {result.error}")
+        return bench_on_client(client, target, opts, models, runtimes, progress)
+
+
+def bench_on_client(client: AgentClient, target: Target, opts: BenchOptions, models: list[ModelArg],
+                    runtimes: dict[str, str], progress: ProgressBar | None = None,
+                    desc: pb.BoardDescription | None = None) -> list[RunRecord]:
+    """Run opts' jobs through an open client (regress calls this once per benchmark on a held connection)."""
+    desc = desc if desc is not None else client.describe()
+    board = board_record(desc)
+    choice = _choose_profile(board, opts) if opts.predict else None
+    thread_counts = opts.threads or [desc.cpu_count or 1]
+    jobs = [PlannedJob(m, runtimes[m.text], t) for m in models for t in thread_counts]
+    progress = progress or ProgressBar(len(jobs), enabled=False)
+    # Submit everything first: the agent runs the jobs back to back, and a controller that goes away
+    # leaves them running with their results kept on the board.
+    uploads: dict[str, UploadOutcome] = {}
+    for job in jobs:
+        try:
+            if job.model.text not in uploads:
+                uploads[job.model.text] = client.ensure_model(job.model.path, job.model.name)
+            job.upload = uploads[job.model.text]
+            job.spec = build_spec(opts, job)
+            job.job_id = client.submit(job.spec).job_id
+        except ControllerError as exc:
+            job.error = str(exc)
+    records: list[RunRecord] = []
+    for index, job in enumerate(jobs, start=1):
+        label = f"{job.model.name} {job.runtime} threads={job.threads}"
+        progress.start_job(index, label)
+        if job.error:
+            records.append(failed_run(target.text, board, job.model, job.runtime, opts.ep, job.threads,
+                                      job.error, job.upload))
+            progress.finish_job(f"failed: {job.error}")
+            continue
+        result = client.watch(job.job_id, on_progress=progress.update)
+        records.append(run_from_result(target.text, board, job.model, job.upload, result))
+        client.collect(job.job_id)
+        status = records[-1].status
+        progress.finish_job(status if status != "failed" else f"failed: {result.error}")
+    for job, record in zip(jobs, records, strict=True):
+        record.job_spec = spec_record(job.spec) if job.spec is not None else None
     if choice is not None:
         cache: dict = {}
         for job, record in zip(jobs, records, strict=True):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent import DEFAULT_PORT, __version__
 
+from . import store_cli
 from .errors import ControllerError
 from .progress import ProgressBar
 from .target import TargetError
@@ -80,6 +81,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="write the runs as JSON to FILE ('-' for stdout)")
     p.add_argument("--csv", metavar="FILE", help="write one CSV row per run to FILE ('-' for stdout)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    store_cli.add_store_args(p)
     p.set_defaults(func=cmd_bench)
 
 
@@ -106,7 +108,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         profile_ops=args.profile_ops or args.per_op, device=args.device,
     )
     total = len(args.models) * max(1, len(args.threads))
+    store_cli.bench_store_check(args)
     records = run_bench(opts, ProgressBar(total, enabled=not args.no_progress))
+    try:
+        stored, store_error = store_cli.bench_store_save(records, args), ""
+    except ControllerError as exc:  # measured but not stored: still print and write everything
+        stored, store_error = "", str(exc)
     table_stream = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
     print(bench_table(records), file=table_stream)
     if args.per_op:
@@ -117,6 +124,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         _write(args.json, bench_json(records))
     if args.csv:
         _write(args.csv, bench_csv(records))
+    if stored:
+        print(stored, file=table_stream)
+    if store_error:
+        print(f"controller: error: the runs were not stored: {store_error}", file=sys.stderr)
+        return 2
     return 0 if all(r.status == "ok" for r in records) else 1
 
 
@@ -156,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict_cli.add_parser(sub)
     add_calibrate_parser(sub)
+    store_cli.add_parsers(sub)
     return parser
 
 

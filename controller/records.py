@@ -7,6 +7,7 @@ from typing import Any
 from agent.proto import agent_pb2 as pb
 
 from .client import UploadOutcome
+from .energy import energy_json
 from .models import ModelArg
 
 SCHEMA = "edgebench.bench/1"
@@ -67,6 +68,11 @@ class RunRecord:
     # Filled by the cost model and the energy samplers; null until they have something measured or computed.
     predicted: dict[str, Any] | None = None
     energy: dict[str, Any] | None = None
+    # For the results store: when the board ran the job, the spec it ran, and the stored run's id.
+    started_unix_s: float | None = None
+    finished_unix_s: float | None = None
+    job_spec: dict[str, Any] | None = None
+    run_id: int | None = None
 
     def __post_init__(self) -> None:
         # The cost model's full Prediction (per node) for the per-op tables; not a field, so not in JSON.
@@ -89,6 +95,21 @@ def board_record(desc: pb.BoardDescription) -> dict[str, Any]:
         "fingerprint": desc.fingerprint,
         "agent_version": desc.agent_version,
     }
+
+
+def energy_record(result: pb.JobResult) -> dict[str, Any] | None:
+    """The sensors' figures for a run (energy.py's keys, flattened), with the kept time series as `trace`;
+    None when nothing was sampled, so `energy` stays null rather than made up."""
+    if not result.HasField("measurement"):
+        return None
+    figures = energy_json(result)
+    out = {**(figures.pop("energy") or {}), **figures}
+    m = result.measurement
+    if m.trace:  # seconds from the measurement window's start (negative during the idle baseline)
+        out["trace"] = [{"sensor": s.sensor, "kind": s.kind, "figure": s.figure, "unit": s.unit,
+                         "t_s": [(t - m.window_start_ns) / 1e9 for t in s.t_ns], "values": list(s.values)}
+                        for s in m.trace]
+    return out
 
 
 def _model_record(model: ModelArg, upload: UploadOutcome | None) -> dict[str, Any]:
@@ -131,6 +152,9 @@ def run_from_result(target: str, board: dict[str, Any], model: ModelArg, upload:
         warmup=result.spec.warmup_runs,
         warnings=list(result.warnings),
         job_id=result.job_id,
+        started_unix_s=result.started_unix_s or None,
+        finished_unix_s=result.finished_unix_s or None,
+        energy=energy_record(result),
     )
     if status != "ok":
         return record

@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     # Zoo models are built into a fresh cache per test session, exactly as on a new machine.
     os.environ["EDGEBENCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    # Runs are stored in a fresh results store too, never in the user's own.
+    os.environ["EDGEBENCH_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
 
 
 def run_controller(*args: str, timeout: float = 300, check_rc: int | None = None) -> subprocess.CompletedProcess:

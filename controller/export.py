@@ -1,0 +1,43 @@
+"""`controller export`: stored runs as JSON (full run objects, samples included) or CSV (one row per run)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+from .store import Store, StoredRun
+
+CSV_COLUMNS = [
+    "id", "created_unix_s", "session_id", "target", "board_fingerprint", "board_model", "model_name",
+    "model_sha256", "runtime", "runtime_version", "ep", "threads", "input_shapes", "status", "error",
+    "latency_mean_ms", "latency_p50_ms", "latency_count", "peak_rss_mb", "energy_j_per_inference", "power_avg_w",
+    "temp_max_c", "throttled", "predicted_latency_ms", "agent_version", "controller_version", "verdict", "labels",
+]
+
+
+def export_json(store: Store, runs: Sequence[StoredRun], samples: bool = True) -> str:
+    """The bench --json run objects, each with its store id, labels, verdict and (optionally) raw samples."""
+    data = store.samples([r.id for r in runs]) if samples else {}
+    out = []
+    for r in runs:
+        full = store.get(r.id)
+        run = dict(full.record or {})
+        run.update({"run_id": r.id, "stored_unix_s": r.created_unix_s, "session_id": r.session_id,
+                    "labels": r.labels, "verdict": r.verdict, "job_spec": full.spec})
+        if samples:
+            run["samples_ms"] = data.get(r.id, []).tolist() if r.id in data else []
+        out.append(run)
+    return json.dumps({"schema": "edgebench.export/1", "runs": out}, indent=2)
+
+
+def export_csv(runs: Sequence[StoredRun]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for r in runs:
+        row = {c: getattr(r, c) for c in CSV_COLUMNS if c not in ("labels", "throttled")}
+        row["throttled"] = "" if r.throttled is None else int(r.throttled)
+        row["labels"] = ";".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buf.getvalue()

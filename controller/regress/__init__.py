@@ -1,0 +1,1 @@
+"""Nightly regressions: fleet and suite files, the statistical verdict, the run across boards, JUnit."""

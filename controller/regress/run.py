@@ -1,0 +1,178 @@
+"""`controller regress`: the suite on every board of the fleet, boards in parallel and one job at a time on
+each, every result stored and compared like with like against its baseline.
+
+A board that cannot be reached, or drops mid-way, turns its remaining jobs into errors; the other boards
+carry on. A throttled run is re-run (it is kept, marked excluded) and, if it throttles again, reported as
+excluded: never compared as if it were a normal run.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from agent.proto import agent_pb2 as pb
+
+from ..bench import BenchOptions, bench_on_client, connect, plan_models
+from ..client import AgentClient
+from ..errors import ControllerError
+from ..records import RunRecord
+from ..store import NewRun, Store, Verdict, input_shapes_key, open_store
+from ..target import Target, parse_target
+from .baseline import BaselineSpec, find_baseline
+from .config import FleetTarget, Suite, SuiteJob
+from .verdict import ERROR, EXCLUDED, NEW, REGRESSION, Thresholds, compare_samples
+
+# What a case means for CI: a regression fails, an error errors, excluded is skipped, the rest pass.
+OUTCOME = {REGRESSION: "failure", ERROR: "error", EXCLUDED: "skipped"}
+
+
+@dataclass
+class RegressOptions:
+    fleet: list[FleetTarget]
+    suite: Suite
+    db: str | None = None
+    baseline: BaselineSpec = field(default_factory=BaselineSpec)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    parallel: int = 4
+    connect_timeout_s: float = 10.0
+    rerun_throttled: int = 1
+    labels: dict[str, str] = field(default_factory=dict)
+    config: dict = field(default_factory=dict)  # stored with the session (file paths, options)
+    log: Callable[[str], None] = lambda line: None
+
+
+@dataclass
+class CaseResult:
+    target: FleetTarget
+    job: SuiteJob
+    verdict: str
+    message: str
+    run_id: int | None = None
+    attempts: int = 0
+    median_ms: float | None = None
+    baseline_median_ms: float | None = None
+    change: float | None = None
+    p_value: float | None = None
+    baseline_ids: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def outcome(self) -> str:
+        return OUTCOME.get(self.verdict, "pass")
+
+
+@dataclass
+class RegressResult:
+    session_id: int
+    store_url: str
+    cases: list[CaseResult]
+
+    def count(self, outcome: str) -> int:
+        return sum(c.outcome == outcome for c in self.cases)
+
+    @property
+    def exit_code(self) -> int:
+        # A regression fails the night; so does an error (an unreachable board is not a pass).
+        return 1 if self.count("failure") or self.count("error") else 0
+
+
+def run_regress(opts: RegressOptions) -> RegressResult:
+    with open_store(opts.db) as store, store.exclusive("regress"):
+        session = store.start_session("regress", opts.config)
+        runner = _Runner(store, session, opts)
+        with ThreadPoolExecutor(max_workers=max(1, min(opts.parallel, len(opts.fleet))),
+                                thread_name_prefix="regress") as pool:
+            per_board = list(pool.map(runner.board, opts.fleet))
+        cases = [c for board in per_board for c in board]
+        result = RegressResult(session, str(store.url), cases)
+        status = "regressions" if result.count("failure") else "errors" if result.count("error") else "ok"
+        with runner.lock:
+            store.finish_session(session, status, {o: result.count(o) for o in ("pass", "failure", "error",
+                                                                                  "skipped")})
+    return result
+
+
+class _Runner:
+    def __init__(self, store: Store, session: int, opts: RegressOptions) -> None:
+        self.store, self.session, self.opts = store, session, opts
+        self.lock = threading.Lock()  # one store connection, shared by the board threads
+
+    def board(self, target: FleetTarget) -> list[CaseResult]:
+        jobs = self.opts.suite.jobs
+        cases: list[CaseResult] = []
+        try:
+            tgt = parse_target(target.address)
+            with connect(tgt, self.opts.connect_timeout_s) as client:
+                desc = client.describe()
+                for index, job in enumerate(jobs, start=1):
+                    case = self.case(client, tgt, desc, target, job)
+                    cases.append(case)
+                    self.opts.log(f"[{target.name}] {index}/{len(jobs)} {job.name}: {case.verdict} - {case.message}")
+        except Exception as exc:  # this board is lost (unreachable, dropped): the others carry on
+            why = str(exc) if isinstance(exc, ControllerError) else f"{type(exc).__name__}: {exc}"
+            message = f"board {target.name} ({target.address}) failed: {why}"
+            self.opts.log(f"[{target.name}] {message}")
+            cases += [CaseResult(target, job, ERROR, message) for job in jobs[len(cases):]]
+        return cases
+
+    def case(self, client: AgentClient, tgt: Target, desc: pb.BoardDescription, target: FleetTarget,
+             job: SuiteJob) -> CaseResult:
+        started = time.monotonic()
+        bench = BenchOptions(target=target.address, models=[job.model], runtime=job.runtime, ep=job.ep,
+                             threads=[job.threads], runs=job.runs, duration_s=job.duration_s, warmup=job.warmup,
+                             timeout_s=job.timeout_s, keep_trace=True)
+        labels = {**target.labels, "suite": self.opts.suite.name, **self.opts.labels}
+        try:
+            models, runtimes = plan_models(bench)
+        except ControllerError as exc:
+            return CaseResult(target, job, ERROR, str(exc), seconds=time.monotonic() - started)
+        attempts = 1 + max(0, self.opts.rerun_throttled)
+        for attempt in range(1, attempts + 1):
+            [record] = bench_on_client(client, tgt, bench, models, runtimes, desc=desc)
+            record.target = target.name
+            throttled = bool(record.energy and record.energy.get("throttled"))
+            if throttled and attempt < attempts:
+                flags = ", ".join((record.energy or {}).get("throttle_flags") or []) or "flags set"
+                self._store(record, labels, Verdict(EXCLUDED, detail={"reason": f"throttled ({flags}); re-run"}))
+                self.opts.log(f"[{target.name}] {job.name}: throttled ({flags}), running it again")
+                continue
+            case = self._judge(record, target, job, throttled)
+            case.run_id = self._store(record, labels, Verdict(
+                case.verdict, case.p_value, case.change, case.median_ms, case.baseline_median_ms,
+                case.baseline_ids, {"reason": case.message}))
+            case.attempts, case.seconds = attempt, time.monotonic() - started
+            return case
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _judge(self, record: RunRecord, target: FleetTarget, job: SuiteJob, throttled: bool) -> CaseResult:
+        if record.status != "ok":
+            return CaseResult(target, job, ERROR, f"run {record.status}: {record.error or 'no detail'}")
+        if throttled:
+            flags = ", ".join((record.energy or {}).get("throttle_flags") or []) or "flags set"
+            return CaseResult(target, job, EXCLUDED,
+                              f"throttled on every attempt ({flags}): not compared")
+        key = (record.board.get("fingerprint") or "", record.model.get("sha256") or "", record.runtime,
+               record.ep, record.threads, input_shapes_key(record.inputs))
+        with self.lock:
+            base = find_baseline(self.store, self.opts.baseline, key, self.session)
+        if not base.runs:
+            return CaseResult(target, job, NEW, f"no baseline yet ({self.opts.baseline.describe()}): "
+                                                "this run starts one",
+                              median_ms=float(np.median(record.samples_ms)) if record.samples_ms else None)
+        c = compare_samples(record.samples_ms, base.samples, self.opts.thresholds)
+        runs = ", ".join(str(r.id) for r in base.runs)
+        return CaseResult(target, job, c.verdict, f"{c.reason} [baseline: runs {runs}]",
+                          median_ms=c.median_ms, baseline_median_ms=c.baseline_median_ms, change=c.change,
+                          p_value=c.p_value, baseline_ids=[r.id for r in base.runs])
+
+    def _store(self, record: RunRecord, labels: dict[str, str], verdict: Verdict) -> int:
+        # The run and its verdict in one transaction: a crash leaves no run without its verdict.
+        with self.lock:
+            [run_id] = self.store.add_runs([NewRun(record.to_json(), labels, self.session, verdict=verdict)])
+        record.run_id = run_id
+        return run_id
