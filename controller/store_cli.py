@@ -187,6 +187,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-samples", action="store_true", help="JSON without the raw samples")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("report", help="write a self-contained HTML report with charts",
+                       description="One HTML page (nothing fetched from the network): latency distributions, "
+                                   "measured vs predicted, power and temperature traces, trends with "
+                                   "regressions marked.")
+    add_filter_args(p, limit=2000)
+    p.add_argument("--html", required=True, metavar="FILE", help="the page to write")
+    p.set_defaults(func=cmd_report)
+
     from .regress import cli as regress_cli
 
     regress_cli.add_parser(sub)

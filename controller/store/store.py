@@ -297,6 +297,19 @@ class Store:
         r = rows[0]
         return Verdict(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else {})
 
+    def series(self, key: tuple, limit: int = 100, since_unix_s: float | None = None) -> list[StoredRun]:
+        """Every run with this comparison key, oldest first (the last `limit`): a benchmark's trend."""
+        clauses = ["r.board_fingerprint = ?", "r.model_sha256 = ?", "r.runtime = ?", "r.ep = ?", "r.threads = ?",
+                   "r.input_shapes = ?"]
+        params: list[Any] = list(key)
+        if since_unix_s is not None:
+            clauses.append("r.created_unix_s >= ?")
+            params.append(since_unix_s)
+        sql = (f"SELECT {', '.join('r.' + c for c in RUN_COLUMNS)}, v.verdict FROM runs r "
+               f"LEFT JOIN verdicts v ON v.run_id = r.id WHERE {' AND '.join(clauses)} "
+               "ORDER BY r.created_unix_s DESC, r.id DESC LIMIT ?")
+        return [self._stored(row) for row in reversed(self.db.execute(sql, (*params, limit)))]
+
     def baseline(self, run: StoredRun | tuple, limit: int, exclude_session: int | None = None,
                  before_unix_s: float | None = None, labels: dict[str, str] | None = None,
                  session_id: int | None = None) -> list[StoredRun]:

@@ -1,0 +1,163 @@
+"""The HTML report opened in a real headless Chromium (Debian's): every chart area has ink in the screenshot,
+the regression is marked in red on the trend, no console message, nothing fetched from the network.
+
+The data is real: a real agent on the Pi 5 fixture board (power and temperature sensors) run by the real
+regress command for three nights, the third against a baseline four times faster so it is flagged."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from controller.local_agent import start_local_agent
+from controller.store import NewRun, open_store
+from tests.conftest import run_controller
+from tests.sensors.sensor_fixtures import make_board
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", "--force-device-scale-factor=1",
+         # Any attempt to reach a host fails (and shows up as a console error).
+         "--host-resolver-rules=MAP * ~NOTFOUND"]
+WIDTH = 1280
+
+# Appended to a copy of the page (never to the product): records where each chart is drawn.
+PROBE = """<script>document.addEventListener('DOMContentLoaded', () => {
+  const charts = [...document.querySelectorAll('figure.chart')].map(f => {
+    const r = f.querySelector('svg').getBoundingClientRect();
+    return {id: f.dataset.chart, x: r.x, y: r.y + window.scrollY, w: r.width, h: r.height};
+  });
+  const pre = document.createElement('pre'); pre.id = 'probe';
+  pre.textContent = JSON.stringify({charts, height: document.documentElement.scrollHeight});
+  document.body.appendChild(pre);
+});</script>"""
+
+SUITE = '[[benchmarks]]\nmodel = "zoo:tiny_cnn"\nruntime = "onnxruntime"\nthreads = [1]\nruns = 60\n'
+
+
+def chromium(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (./scripts/system-deps.sh does)")
+    profile = tmp_path / f"chromium-{len(list(tmp_path.glob('chromium-*')))}"
+    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+                           *args, url], capture_output=True, text=True, timeout=90)
+
+
+def console_messages(stderr: str) -> list[str]:
+    return re.findall(r":CONSOLE(?:\(\d+\))?:?\d*\] (.*)", stderr)
+
+
+def ink(region: np.ndarray) -> tuple[float, int]:
+    """Fraction of pixels that are not white, and how many distinct colours there are."""
+    rgb = region[..., :3].reshape(-1, 3)
+    non_white = (rgb < 245).any(axis=1).mean()
+    return float(non_white), len(np.unique(rgb // 16, axis=0))
+
+
+def red_pixels(region: np.ndarray) -> int:
+    r, g, b = (region[..., i].astype(int) for i in range(3))
+    return int(((r > 190) & (g < 80) & (b < 80)).sum())  # the regression marker, #d62728
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, Path, str]:
+    tmp = tmp_path_factory.mktemp("report")
+    board = make_board("pi5", tmp)
+    db = f"sqlite://{tmp / 'results.sqlite'}"
+    (tmp / "fleet.toml").write_text('[[targets]]\nname = "pi5"\naddress = "ADDR"\n')
+    (tmp / "suite.toml").write_text(SUITE)
+    args = ["--sysfs-root", str(board.root), "--vcgencmd", board.config.vcgencmd, "--tegrastats",
+            board.config.tegrastats, "--idle-baseline", "0.3"]
+    with start_local_agent(str(tmp / "state"), extra_args=args) as agent:
+        (tmp / "fleet.toml").write_text(f'[[targets]]\nname = "pi5"\naddress = "{agent.address}"\n')
+        base = ["regress", "--fleet", str(tmp / "fleet.toml"), "--suite", str(tmp / "suite.toml"), "--db", db]
+        run_controller(*base, check_rc=0)
+        run_controller(*base, "--alpha", "1e-300", check_rc=0)
+        with open_store(db) as store:
+            last = store.query(__import__("controller.store", fromlist=["RunFilter"]).RunFilter(limit=1))[0]
+            fast = store.get(last.id)
+            samples = store.samples([last.id])[last.id]
+            store.add_runs([NewRun(dict(fast.record, samples_ms=(samples / 4).tolist()), {"git": "fast"})])
+        run_controller(*base, "--baseline", "label:git=fast", "--noise-floor-ms", "0", "--html",
+                       str(tmp / "session.html"), check_rc=1)
+    run_controller("report", "--db", db, "--html", str(tmp / "report.html"), check_rc=0)
+    return tmp / "report.html", tmp / "session.html", db
+
+
+def test_the_page_is_self_contained(report):
+    for page in report[:2]:
+        html = page.read_text()
+        assert html.startswith("<!DOCTYPE html>")
+        # Nothing to fetch: no external script, style, image or font (the SVG namespace URI is not a fetch).
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+        assert "<script" not in html and "<link" not in html and "@import" not in html and "url(" not in html
+    html = report[0].read_text()
+    for section in ("summary", "trend", "latency", "predicted", "power"):
+        assert f'id="{section}"' in html
+    assert html.count('data-chart="trend-') == 1 and html.count('data-chart="latency-') == 1
+    assert 'data-chart="predicted"' in html and 'data-chart="power-' in html and 'data-chart="thermal-' in html
+    assert 'class=\'regression\'' in html
+
+
+def test_charts_render_in_chromium_with_ink_and_the_regression_in_red(report, tmp_path):
+    page = report[0]
+    probe_page = tmp_path / "probed.html"
+    probe_page.write_text(page.read_text().replace("</body>", PROBE + "</body>"))
+    dom = chromium(tmp_path, probe_page.as_uri(), f"--window-size={WIDTH},900", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    layout = json.loads(re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S).group(1).replace("&quot;", '"'))
+    charts = {c["id"]: c for c in layout["charts"]}
+    assert {re.sub(r"-\d+$", "", k) for k in charts} == {"trend", "latency", "predicted", "power", "thermal"}
+    height = int(layout["height"]) + 20
+
+    shot = tmp_path / "report.png"
+    proc = chromium(tmp_path, page.as_uri(), f"--window-size={WIDTH},{height}", f"--screenshot={shot}")
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+    assert console_messages(proc.stderr) == []
+    shutil.copy(shot, Path(page).with_suffix(".png"))  # kept beside the page for a human to look at
+    pixels = np.asarray(Image.open(shot).convert("RGB"))
+    assert pixels.shape[1] == WIDTH and pixels.shape[0] >= height - 40
+    for chart_id, c in charts.items():
+        assert c["w"] > 300 and c["h"] > 200, (chart_id, c)
+        x, y, w, h = (int(round(c[k])) for k in ("x", "y", "w", "h"))
+        region = pixels[y:y + h, x:x + w]
+        assert region.shape[:2] == (h, w), (chart_id, region.shape)
+        covered, colours = ink(region)
+        # Axes, ticks, labels and marks: a blank or failed SVG would be (almost) all white.
+        assert covered > 0.02 and colours >= 4, (chart_id, covered, colours)
+    trend = next(c for k, c in charts.items() if k.startswith("trend"))
+    x, y, w, h = (int(round(trend[k])) for k in ("x", "y", "w", "h"))
+    assert red_pixels(pixels[y:y + h, x:x + w]) > 50  # the regression marker is drawn
+    latency = next(c for k, c in charts.items() if k.startswith("latency"))
+    x, y, w, h = (int(round(latency[k])) for k in ("x", "y", "w", "h"))
+    blue = pixels[y:y + h, x:x + w]
+    assert ((blue[..., 2] > 150) & (blue[..., 0] < 80)).sum() > 200  # histogram bars (#1f77b4)
+
+
+def test_the_console_check_can_fail(tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text('<html><body><img src="http://example.invalid/x.png"><script>nope()</script></body></html>')
+    proc = chromium(tmp_path, bad.as_uri(), "--window-size=400,300", f"--screenshot={tmp_path / 'bad.png'}")
+    assert any("nope is not defined" in m for m in console_messages(proc.stderr))
+
+
+def test_the_regress_session_page_renders(report, tmp_path):
+    html = report[1].read_text()
+    assert "regress session" in html and "1 regressions" in html
+    proc = chromium(tmp_path, report[1].as_uri(), "--window-size=1280,2000", f"--screenshot={tmp_path / 's.png'}")
+    assert proc.returncode == 0 and console_messages(proc.stderr) == []
+    covered, _ = ink(np.asarray(Image.open(tmp_path / "s.png").convert("RGB")))
+    assert covered > 0.02
+
+
+def test_an_empty_store_gives_a_page_that_says_so(tmp_path):
+    run_controller("report", "--db", f"sqlite://{tmp_path / 'empty.sqlite'}", "--html", str(tmp_path / "e.html"),
+                   check_rc=0)
+    assert "no stored runs match" in (tmp_path / "e.html").read_text()
