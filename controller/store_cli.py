@@ -195,6 +195,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--html", required=True, metavar="FILE", help="the page to write")
     p.set_defaults(func=cmd_report)
 
+    from . import schedule
     from .regress import cli as regress_cli
 
     regress_cli.add_parser(sub)
+    schedule.add_parser(sub)
