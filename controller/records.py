@@ -7,7 +7,7 @@ from typing import Any
 from agent.proto import agent_pb2 as pb
 
 from .client import UploadOutcome
-from .energy import energy_json
+from .energy import TOP_KEYS, energy_json, energy_notes
 from .models import ModelArg
 
 SCHEMA = "edgebench.bench/1"
@@ -68,6 +68,14 @@ class RunRecord:
     # Filled by the cost model and the energy samplers; null until they have something measured or computed.
     predicted: dict[str, Any] | None = None
     energy: dict[str, Any] | None = None
+    # The sensors' headline figures (controller.energy.TOP_KEYS); null where the board did not measure them.
+    power_avg_w: float | None = None
+    power_idle_w: float | None = None
+    energy_j_per_inference: float | None = None
+    energy_j_per_inference_above_idle: float | None = None
+    power_source: str | None = None
+    temp_max_c: float | None = None
+    throttled: bool | None = None
     # For the results store: when the board ran the job, the spec it ran, and the stored run's id.
     started_unix_s: float | None = None
     finished_unix_s: float | None = None
@@ -156,6 +164,10 @@ def run_from_result(target: str, board: dict[str, Any], model: ModelArg, upload:
         finished_unix_s=result.finished_unix_s or None,
         energy=energy_record(result),
     )
+    headline = energy_json(result)
+    for key in TOP_KEYS:
+        setattr(record, key, headline[key])
+    record.warnings.extend(n for n in energy_notes(result) if n not in record.warnings)
     if status != "ok":
         return record
     lat = result.latency

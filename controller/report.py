@@ -48,7 +48,7 @@ def bench_table(records: Sequence[RunRecord]) -> str:
     for r in records:
         lat = r.latency_ms
         ep = ",".join(p.replace("ExecutionProvider", "") for p in r.providers_used) or r.ep or "-"
-        pred = r.predicted if r.predicted and not r.predicted.get("error") else {}
+        pred = _usable_prediction(r)
         pred_mb = pred.get("predicted_memory_bytes")
         rows.append([
             r.model["name"], r.runtime, ep, str(r.threads), _fmt(r.load_ms, 1), _fmt(r.first_inference_ms),
@@ -57,11 +57,20 @@ def bench_table(records: Sequence[RunRecord]) -> str:
             _fmt(lat and lat.std, 3), _fmt(lat and lat.count), _fmt(r.throughput_ips, 1), _fmt(r.peak_rss_mb, 1),
             _fmt(pred_mb / (1 << 20) if pred_mb else None, 1), _pct(pred.get("memory_error_pct")), r.status,
         ])
+    if any(_has_sensor_figures(r) for r in records):
+        headers += ["power W", "mJ/inf", "pred mJ", "above idle mJ", "temp max C", "throttled"]
+        for row, r in zip(rows, records, strict=True):
+            pred_j = _usable_prediction(r).get("predicted_energy_j")
+            row += [_fmt(r.power_avg_w, 2), _fmt(_milli(r.energy_j_per_inference), 3), _fmt(_milli(pred_j), 3),
+                    _fmt(_milli(r.energy_j_per_inference_above_idle), 3), _fmt(r.temp_max_c, 1),
+                    {True: "YES", False: "no", None: "-"}[r.throttled]]
     text = render_table(headers, rows)
     board = records[0].board if records else {}
     header = (f"target {records[0].target}: {board.get('model', '?')} ({board.get('soc', '?')}, "
               f"{board.get('cpu_count', '?')} cores, governor {board.get('governor') or 'n/a'})") if records else ""
-    notes = []
+    notes = [f"!!! THROTTLED: {r.model['name']} threads={r.threads} ran while the board throttled, capped its "
+             "clock or saw under-voltage: its figures are not comparable and regressions ignore it"
+             for r in records if r.throttled]
     devices = {(r.predicted["device"], r.predicted["source"]) for r in records if r.predicted}
     for device, source in sorted(devices):
         notes.append(f"predicted with device profile {device} ({source}); err % = (predicted - measured) / measured")
@@ -73,6 +82,18 @@ def bench_table(records: Sequence[RunRecord]) -> str:
         for w in r.warnings:
             notes.append(f"  note: {r.model['name']} threads={r.threads}: {w}")
     return "\n".join(x for x in [header, text, *notes] if x)
+
+
+def _usable_prediction(r: RunRecord) -> dict[str, Any]:
+    return r.predicted if r.predicted and not r.predicted.get("error") else {}
+
+
+def _has_sensor_figures(r: RunRecord) -> bool:
+    return any(v is not None for v in (r.power_avg_w, r.temp_max_c, r.throttled))
+
+
+def _milli(joules: float | None) -> float | None:
+    return None if joules is None else joules * 1e3
 
 
 def bench_document(records: Sequence[RunRecord]) -> dict[str, Any]:
