@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from google.protobuf.message import DecodeError
+
 from . import __version__
 from .job_files import META_FILE, RESULT_FILE, SPEC_FILE
 from .model_store import ModelStore
@@ -71,11 +73,31 @@ class Job:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:  # disk full, say: the old record (if any) stays whole, no temp file stays behind
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_result(path: Path) -> pb.JobResult:
+    try:
+        return pb.JobResult.FromString(path.read_bytes())
+    except (OSError, DecodeError) as exc:  # a damaged disk: say so, never refuse to start
+        return pb.JobResult(state=pb.JOB_STATE_FAILED,
+                            error=f"the agent's stored result of this job is unreadable ({type(exc).__name__})")
+
+
+def _disk_full_note(path: Path) -> str:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return ""
+    return "the agent's state dir is out of space" if st.f_bavail * st.f_frsize < (1 << 20) else ""
 
 
 # Hooks the measurement add-ons (sensors) attach to: called around the worker with the job and result.
@@ -111,13 +133,15 @@ class JobManager:
             try:
                 spec = pb.JobSpec.FromString((job_dir / SPEC_FILE).read_bytes())
                 meta = json.loads((job_dir / META_FILE).read_text())
-            except (OSError, ValueError):
+                submitted = float(meta.get("submitted_unix_s", 0))
+            except (OSError, ValueError, DecodeError, AttributeError, TypeError):
                 shutil.rmtree(job_dir, ignore_errors=True)  # a submission cut off before it was acknowledged
                 continue
-            job = Job(job_dir.name, spec, float(meta.get("submitted_unix_s", 0)))
+            job = Job(job_dir.name, spec, submitted)
             result_path = job_dir / RESULT_FILE
-            if result_path.exists():
-                job.result = pb.JobResult.FromString(result_path.read_bytes())
+            stored = _read_result(result_path) if result_path.exists() else None
+            if stored is not None:
+                job.result = stored
                 job.state = job.result.state
             elif meta.get("state") == pb.JOB_STATE_RUNNING:
                 self._finish(job, pb.JobResult(
@@ -147,8 +171,12 @@ class JobManager:
             job = Job(job_id, spec, time.time())
             job_dir = self.jobs_dir / job_id
             job_dir.mkdir()
-            _write_atomic(job_dir / SPEC_FILE, spec.SerializeToString())
-            self._write_meta(job)
+            try:
+                _write_atomic(job_dir / SPEC_FILE, spec.SerializeToString())
+                self._write_meta(job)
+            except OSError:  # not acknowledged: leave nothing behind
+                shutil.rmtree(job_dir, ignore_errors=True)
+                raise
             self._jobs[job_id] = job
             self._queue.append(job)
             position = len(self._queue) if self._running_job() else len(self._queue) - 1
@@ -163,7 +191,8 @@ class JobManager:
         with self._cond:
             job = self._jobs.get(job_id)
         if job is None:
-            raise UnknownJob(f"no job {job_id!r} on this agent (finished results are kept until collected)")
+            shown = job_id if len(job_id) <= 80 else job_id[:80] + "..."  # never echo megabytes back
+            raise UnknownJob(f"no job {shown!r} on this agent (finished results are kept until collected)")
         return job
 
     def list(self) -> list[Job]:
@@ -250,12 +279,16 @@ class JobManager:
         result.agent_version = __version__
         result.finished_unix_s = result.finished_unix_s or time.time()
         job_dir = self.jobs_dir / job.job_id
-        if job_dir.exists():
-            _write_atomic(job_dir / RESULT_FILE, result.SerializeToString())
+        try:
+            if job_dir.exists():
+                _write_atomic(job_dir / RESULT_FILE, result.SerializeToString())
+                job.state = result.state
+                self._write_meta(job)
+        except OSError as exc:  # disk full: the result is still delivered, from memory
+            result.warnings.append(f"the agent could not store this result on disk ({exc}); it is kept in "
+                                   "memory only and is lost if the agent restarts before it is collected")
         job.result = result
         job.state = result.state
-        if job_dir.exists():
-            self._write_meta(job)
         event = pb.JobEvent(job_id=job.job_id, state=job.state, result=result)
         if notify:
             self._set_event(job, event)
@@ -270,7 +303,14 @@ class JobManager:
                     return
                 job = self._queue.popleft()
                 job.state = pb.JOB_STATE_RUNNING
-                self._write_meta(job)
+                try:
+                    self._write_meta(job)
+                    not_recorded = None
+                except OSError as exc:
+                    # Never run a job whose start is not on disk: after a restart it would run a second time.
+                    not_recorded = pb.JobResult(
+                        state=pb.JOB_STATE_FAILED,
+                        error=f"the agent cannot record the job's start in its state dir ({exc}); it did not run")
                 self._set_event(job, pb.JobEvent(
                     job_id=job.job_id, state=job.state, progress=pb.Progress(phase="starting")))
                 for position, waiting in enumerate(self._queue, start=1):
@@ -278,11 +318,15 @@ class JobManager:
                         job_id=waiting.job_id, state=waiting.state,
                         progress=pb.Progress(phase="queued", queue_position=position)))
             try:
-                result = self._execute(job)
+                result = not_recorded or self._execute(job)
             except Exception as exc:  # a bug here must not stop the queue
                 result = pb.JobResult(state=pb.JOB_STATE_FAILED, error=f"agent error: {type(exc).__name__}: {exc}")
             with self._cond:
-                self._finish(job, result)
+                try:
+                    self._finish(job, result)
+                except Exception as exc:  # the queue goes on, and a watcher still gets an answer
+                    self._finish(job, pb.JobResult(
+                        state=pb.JOB_STATE_FAILED, error=f"agent error: {type(exc).__name__}: {exc}"))
 
     def _execute(self, job: Job) -> pb.JobResult:
         stored = self.models.get(job.spec.model_sha256)
@@ -323,7 +367,7 @@ class JobManager:
         elif outcome.result is not None:
             result = outcome.result
         else:
-            detail = last_error_line(outcome.stderr_tail)
+            detail = last_error_line(outcome.stderr_tail) or _disk_full_note(self.jobs_dir)
             result = pb.JobResult(
                 state=pb.JOB_STATE_FAILED,
                 error=describe_exit(outcome.exit_code) + (f" ({detail})" if detail else "")

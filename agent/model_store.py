@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import threading
 import uuid
 from collections.abc import Iterable
@@ -42,6 +43,7 @@ class ModelStore:
         self.max_model_bytes = max_model_bytes
         root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._verified: set[str] = set()  # hashes checked since this agent started
         for leftover in root.glob("*.part"):  # an upload cut off by a crash
             leftover.unlink(missing_ok=True)
 
@@ -49,16 +51,27 @@ class ModelStore:
         return self.root / check_sha256(sha)
 
     def get(self, sha: str) -> StoredModel | None:
+        """The cached model; re-hashed on its first use after each agent start (a crash or a bad disk)."""
         path = self.path_for(sha)
         try:
-            return StoredModel(sha, path, path.stat().st_size)
+            size = path.stat().st_size
         except FileNotFoundError:
             return None
+        if sha not in self._verified:
+            if not self.verify(sha):
+                path.unlink(missing_ok=True)  # damaged: the controller will upload it again
+                print(f"edgebench-agent: cached model {sha} did not match its hash and was removed",
+                      file=sys.stderr, flush=True)
+                return None
+            self._verified.add(sha)
+        return StoredModel(sha, path, size)
 
     def verify(self, sha: str) -> bool:
         """Re-hash a cached model (after a crash, before trusting it)."""
-        path = self.path_for(sha)
-        return path.exists() and file_sha256(path) == sha
+        try:
+            return file_sha256(self.path_for(sha)) == sha
+        except OSError:
+            return False
 
     def put_stream(self, sha: str, declared_size: int, chunks: Iterable[bytes]) -> StoredModel:
         """Write chunks to a temp file, check size and hash, then move into place atomically."""
@@ -98,6 +111,7 @@ class ModelStore:
                 raise UploadError("DATA_LOSS", f"uploaded bytes hash to {digest.hexdigest()}, not {sha}")
             with self._lock:
                 os.replace(tmp, self.root / sha)
+                self._verified.add(sha)
         finally:
             tmp.unlink(missing_ok=True)
         return StoredModel(sha, self.root / sha, size)

@@ -23,6 +23,9 @@ SERVICE_NAME = "edgebench.v1.Agent"
 MAX_MESSAGE_BYTES = 64 << 20  # job specs carry .npy inputs; results carry every raw sample
 MAX_THREADS_PER_JOB = 1024
 MAX_INPUT_ELEMENTS = 1 << 31
+MAX_TEXT_FIELD = 4096  # names, providers, paths, ids: anything longer is a bug or an attack, not a model
+MAX_SPEC_ITEMS = 1024  # delegate options, input shapes, input arrays
+MAX_INPUT_RANK = 64
 
 
 @dataclass
@@ -99,6 +102,8 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         if first is None or first.WhichOneof("part") != "header":
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "an upload must start with its header")
         header = first.header
+        if len(header.name) > MAX_TEXT_FIELD:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the model's name is over {MAX_TEXT_FIELD} characters")
 
         def data() -> Iterator[bytes]:
             for chunk in request_iterator:
@@ -133,6 +138,9 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         return pb.JobHandle(job_id=job.job_id, queue_position=position)
 
     def _check_spec(self, spec: pb.JobSpec) -> str:
+        problem = _oversized_field(spec)
+        if problem:
+            return problem
         try:
             check_sha256(spec.model_sha256)
         except UploadError as exc:
@@ -184,6 +192,22 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         except JobNotFinished as exc:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+
+
+def _oversized_field(spec: pb.JobSpec) -> str:
+    texts = [("model_name", spec.model_name), ("execution_provider", spec.execution_provider),
+             ("delegate_path", spec.delegate_path), ("client_id", spec.client_id)]
+    texts += [("delegate option", k + v) for k, v in spec.delegate_options.items()]
+    texts += [("input name", i.name) for i in [*spec.input_shapes, *spec.inputs]]
+    for what, text in texts:
+        if len(text) > MAX_TEXT_FIELD:
+            return f"{what} is {len(text)} characters long (limit {MAX_TEXT_FIELD})"
+    if max(len(spec.delegate_options), len(spec.input_shapes), len(spec.inputs)) > MAX_SPEC_ITEMS:
+        return f"at most {MAX_SPEC_ITEMS} delegate options, input shapes and input arrays each"
+    for shape in spec.input_shapes:
+        if len(shape.dims) > MAX_INPUT_RANK:
+            return f"input {shape.name!r}: rank {len(shape.dims)} is over the limit of {MAX_INPUT_RANK}"
+    return ""
 
 
 @dataclass

@@ -168,7 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     job_dir = Path(argv[0])
     spec = pb.JobSpec.FromString((job_dir / SPEC_FILE).read_bytes())
-    model_path = json.loads((job_dir / WORKER_CONFIG_FILE).read_text())["model_path"]
+    config = json.loads((job_dir / WORKER_CONFIG_FILE).read_text())
+    model_path = config["model_path"]
+    limit = int(config.get("memory_limit_bytes") or 0)
+    if limit:  # before any runtime is imported or model loaded: address space, as --worker-memory-mb says
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     progress = ProgressWriter()
     exit_code = 0
     try:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -41,7 +40,10 @@ class WorkerRun:
         self.job_dir = job_dir
         self._on_progress = on_progress
         self._cancelled = threading.Event()
-        (job_dir / WORKER_CONFIG_FILE).write_text(json.dumps({"model_path": str(model_path)}))
+        # The worker applies the memory limit to itself: a preexec_fn would run in a fork of this
+        # multi-threaded process, where gRPC's fork handlers can abort the child before it execs.
+        (job_dir / WORKER_CONFIG_FILE).write_text(json.dumps({"model_path": str(model_path),
+                                                              "memory_limit_bytes": memory_limit_bytes}))
         (job_dir / WORKER_RESULT_FILE).unlink(missing_ok=True)
         self._stderr = open(job_dir / WORKER_STDERR_FILE, "wb")
         env = dict(os.environ)
@@ -55,7 +57,6 @@ class WorkerRun:
             env=env,
             # Own process group: a timeout or cancel kills the runtime's helper processes too.
             start_new_session=True,
-            preexec_fn=_memory_limiter(memory_limit_bytes) if memory_limit_bytes else None,
         )
         self._reader = threading.Thread(target=self._read_progress, name="worker-progress", daemon=True)
         self._reader.start()
@@ -110,13 +111,6 @@ class WorkerRun:
                 return f.read().decode("utf-8", "replace")
         except OSError:
             return ""
-
-
-def _memory_limiter(limit_bytes: int) -> Callable[[], None]:
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
-
-    return apply
 
 
 def describe_exit(code: int) -> str:

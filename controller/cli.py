@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict_cli.add_parser(sub)
     add_calibrate_parser(sub)
     store_cli.add_parsers(sub)
+    from . import watch_cli
+
+    watch_cli.add_parser(sub)
     return parser
 
 

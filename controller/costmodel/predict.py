@@ -7,8 +7,9 @@ from typing import Any, Iterator
 
 from .analysis import analyze
 from .costs import ModelCost, NodeCost
+from .errors import CostModelError
 from .profiles import DeviceProfile, load_profile
-from .reader import ZOO_PREFIX, read_model, resolve_model
+from .reader import ZOO_PREFIX, malformed, read_model, resolve_model
 from .fusion import ALIAS_OPS, runtime_fusions
 from .roofline import NodeTime, effective_threads, node_time
 from .shapes import InputShapes
@@ -163,7 +164,17 @@ def analyze_model(path: str | os.PathLike[str], input_shapes: InputShapes | None
     """Read a model file (ONNX or TFLite, or a `zoo:NAME` reference) and count it; no device involved."""
     resolved = resolve_model(path)
     graph = read_model(resolved, input_shapes)
-    cost = analyze(graph, str(resolved))
+    try:
+        cost = analyze(graph, str(resolved))
+    except CostModelError:
+        raise
+    except Exception as exc:  # a malformed graph that got past the reader: one clear line, never a traceback
+        raise malformed(resolved, exc) from exc
+    totals = [cost.macs, cost.elementwise_ops, cost.params, cost.weight_bytes, cost.memory_access_bytes,
+              cost.peak_activation_bytes, *(n.macs for n in cost.nodes)]
+    if any(isinstance(t, int) and t < 0 for t in totals):  # a negative dim in the file (e.g. 0x80000003)
+        raise CostModelError(f"{os.path.basename(str(resolved))}: the model declares a negative dimension "
+                             "(a damaged or malformed file): its cost cannot be counted")
     if str(path).startswith(ZOO_PREFIX):
         cost.name = str(path)  # the name the user typed, not the cache file's
     return cost

@@ -41,15 +41,26 @@ def model_format(path: str | os.PathLike[str]) -> str:
     return "onnx"
 
 
+def malformed(path: str | os.PathLike[str], exc: Exception) -> CostModelError:
+    detail = " ".join(str(exc).split())[:200]
+    return CostModelError(f"{Path(path).name}: the model is malformed or uses a construct the cost model cannot "
+                          f"read ({type(exc).__name__}: {detail})")
+
+
 def read_model(path: str | os.PathLike[str], input_shapes: InputShapes | None = None) -> Graph:
     fmt = model_format(path)
-    if fmt == "tflite":
-        from .tflite_reader import read_tflite  # noqa: PLC0415
+    try:
+        if fmt == "tflite":
+            from .tflite_reader import read_tflite  # noqa: PLC0415
 
-        return read_tflite(path, input_shapes)
-    from .onnx_reader import read_onnx  # noqa: PLC0415
+            return read_tflite(path, input_shapes)
+        from .onnx_reader import read_onnx  # noqa: PLC0415
 
-    return read_onnx(path, input_shapes)
+        return read_onnx(path, input_shapes)
+    except CostModelError:
+        raise
+    except Exception as exc:  # a damaged file trips the parsers in many ways: one clear line for all of them
+        raise malformed(path, exc) from exc
 
 
 def input_names(path: str | os.PathLike[str]) -> list[str]:
