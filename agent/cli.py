@@ -1,6 +1,6 @@
 """edgebench-agent: serve the v1 API on a board.
 
-    edgebench-agent --listen 0.0.0.0 --state-dir /var/lib/edgebench
+    edgebench-agent --listen 0.0.0.0 --state-dir /var/lib/edgebench --token-file /etc/edgebench/agent.token
 """
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import sys
 import threading
 
 from . import DEFAULT_PORT, __version__
+from .auth import ENV_TOKEN, TokenError, check_token, is_loopback_host, read_token_file
 from .jobs import JobLimits
 from .measurement import MeasureSettings
 from .sensors import SensorConfig
 from .server import AgentConfig, start_agent
+from .tls import TlsConfigError, TlsFiles
 
 
 def listen_address(text: str) -> str:
@@ -42,6 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker-memory-mb", type=float, default=0,
                    help="address-space limit of each worker process (0: none)")
     p.add_argument("--sysfs-root", default="/", help="root for /proc and /sys reads (tests point it at fixtures)")
+    a = p.add_argument_group("authentication and TLS (required to listen beyond loopback)")
+    a.add_argument("--token-file", metavar="FILE",
+                   help=f"every call must carry the token in FILE (also: ${ENV_TOKEN}); the health service stays open")
+    a.add_argument("--tls-cert", metavar="PEM", help="serve TLS with this certificate (chain)")
+    a.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    a.add_argument("--tls-client-ca", metavar="PEM",
+                   help="mutual TLS: clients must present a certificate signed by this CA")
+    a.add_argument("--insecure", action="store_true",
+                   help="allow a non-loopback address without a token or client certificates (anyone who reaches "
+                        "the port can run code on this board)")
     s = p.add_argument_group("sensors (power, temperature, clocks, throttling)")
     s.add_argument("--vcgencmd", default="vcgencmd", help="Raspberry Pi firmware tool (default: on PATH)")
     s.add_argument("--tegrastats", default="tegrastats", help="Jetson tegrastats (default: on PATH)")
@@ -60,8 +72,40 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def security_settings(args: argparse.Namespace, address: str) -> tuple[str, TlsFiles | None]:
+    """The token and TLS files from the flags, and the rule: beyond loopback, authenticate or say --insecure."""
+    import os
+
+    env_token = os.environ.get(ENV_TOKEN, "").strip()
+    if args.token_file:
+        token = read_token_file(args.token_file)
+    else:
+        token = check_token(env_token, f"${ENV_TOKEN}") if env_token else ""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise TlsConfigError("--tls-cert and --tls-key go together")
+    if args.tls_client_ca and not args.tls_cert:
+        raise TlsConfigError("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key too")
+    tls = TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca or "") if args.tls_cert else None
+    host = address.rsplit(":", 1)[0]
+    if not is_loopback_host(host) and not token and not (tls and tls.mutual):
+        if not args.insecure:
+            raise TokenError(
+                f"refusing to listen on {address} without authentication: anyone who reaches that port could run "
+                "code on this board. Give --token-file FILE (controller deploy makes one), or --tls-client-ca "
+                "for mutual TLS, or --insecure to accept the risk")
+        print(f"edgebench-agent: warning: --insecure: {address} accepts jobs from anyone who reaches it",
+              file=sys.stderr, flush=True)
+    return token, tls
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    address = listen_address(args.listen)
+    try:
+        token, tls = security_settings(args, address)
+    except (TokenError, TlsConfigError) as exc:
+        print(f"edgebench-agent: {exc}", file=sys.stderr)
+        return 2
     config = AgentConfig(
         state_dir=args.state_dir,
         max_model_bytes=int(args.max_model_mb * (1 << 20)),
@@ -72,16 +116,22 @@ def main(argv: list[str] | None = None) -> int:
             sysfs_root=args.sysfs_root, vcgencmd=args.vcgencmd, tegrastats=args.tegrastats, meter=args.meter),
         measure=MeasureSettings(rate_hz=max(0.0, args.sample_rate), idle_baseline_s=max(0.0, args.idle_baseline),
                                 cooldown_timeout_s=max(0.0, args.cooldown_timeout)),
+        token=token,
+        tls=tls,
     )
-    address = listen_address(args.listen)
     try:
         agent = start_agent(config, address)
+    except TlsConfigError as exc:
+        print(f"edgebench-agent: {exc}", file=sys.stderr)
+        return 2
     except (OSError, RuntimeError) as exc:
-        print(f"edgebench-agent: cannot listen on {address}: {exc}", file=sys.stderr)
+        hint = " (with TLS: does --tls-key belong to --tls-cert?)" if tls else ""
+        print(f"edgebench-agent: cannot listen on {address}{hint}: {exc}", file=sys.stderr)
         return 1
     host = address.rsplit(":", 1)[0]
     # The controller reads this line to learn the port when it started us with port 0.
-    print(f"edgebench-agent {__version__} listening on {host}:{agent.port} state-dir {args.state_dir}", flush=True)
+    print(f"edgebench-agent {__version__} listening on {host}:{agent.port} state-dir {args.state_dir}"
+          f"{' tls' if tls else ''}{' token' if token else ''}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -10,6 +10,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from . import API_VERSION, __version__
+from .auth import TokenAuthInterceptor
 from .board import read_identity
 from .jobs import JobLimits, JobManager, JobNotFinished, QueueFull, UnknownJob
 from .model_store import ModelStore, UploadError, check_sha256
@@ -18,6 +19,7 @@ from .proto import agent_pb2 as pb
 from .proto import agent_pb2_grpc
 from .runtime_probe import RuntimeReport, probe_in_child
 from .sensors import SensorConfig, SensorSet, discover_all
+from .tls import TlsFiles, server_credentials
 
 SERVICE_NAME = "edgebench.v1.Agent"
 MAX_MESSAGE_BYTES = 64 << 20  # job specs carry .npy inputs; results carry every raw sample
@@ -38,6 +40,10 @@ class AgentConfig:
     # Sensors: None discovers none (the agent measures latency only).
     sensors: SensorConfig | None = None
     measure: MeasureSettings = field(default_factory=MeasureSettings)
+    # Every call but the health service's must carry this bearer token ("": no token check).
+    token: str = ""
+    # TLS on the port (None: plaintext); with a client CA, mutual TLS.
+    tls: TlsFiles | None = None
 
 
 class RuntimeCatalogue:
@@ -242,8 +248,10 @@ def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
         measure = JobMeasurement(sensors, config.measure)
         jobs.before_worker.append(measure.before_worker)
         jobs.after_worker.append(measure.after_worker)
+    credentials = server_credentials(config.tls) if config.tls is not None else None
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.rpc_threads, thread_name_prefix="rpc"),
+        interceptors=[TokenAuthInterceptor(config.token)] if config.token else None,
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -254,7 +262,7 @@ def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
     agent_pb2_grpc.add_AgentServicer_to_server(service, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(listen)
+    port = server.add_secure_port(listen, credentials) if credentials else server.add_insecure_port(listen)
     if port == 0:
         raise OSError(f"cannot listen on {listen}")
     server.start()

@@ -65,7 +65,9 @@ def connect(target: Target, connect_timeout_s: float = 10.0) -> Iterator[AgentCl
         with start_local_agent() as local, AgentClient(local.address, connect_timeout_s) as client:
             yield client
     else:
-        with AgentClient(target.grpc_address, connect_timeout_s) as client:
+        from .targets_config import credentials_for  # the token and TLS stored for this target, or given as flags
+
+        with AgentClient(target.grpc_address, connect_timeout_s, credentials_for(target)) as client:
             yield client
 
 

@@ -168,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict_cli.add_parser(sub)
     add_calibrate_parser(sub)
+    from . import targets_cli
+    from .deploy import cli as deploy_cli
+
+    deploy_cli.add_parsers(sub)
+    targets_cli.add_parser(sub)
+    for name in ("bench", "calibrate", "predict"):  # --token-file and the TLS flags, over the stored target file
+        targets_cli.add_connection_flags(sub.choices[name])
     store_cli.add_parsers(sub)
     from . import watch_cli
 

@@ -1,0 +1,110 @@
+"""The small pieces of deploy: target files, wheel platform tags, SSH failure sentences, the install report."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from controller import targets_config
+from controller.deploy.deploy import BoardFacts, DeployError, DeployOptions, check_board, check_space, parse_report
+from controller.deploy.ssh import explain_ssh_failure
+from controller.deploy.wheels import BoardPython, platform_tags
+from controller.errors import ControllerError
+from controller.target import parse_target
+
+
+@pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEBENCH_CONFIG_DIR", str(tmp_path / "config"))
+
+
+def test_target_file_round_trip_and_modes(tmp_path):
+    target = parse_target("pi@10.0.0.5")
+    cfg = targets_config.new_config(target, token="tok-" + "x" * 40, tls_ca=str(tmp_path / 'ca "quoted".crt'))
+    path = targets_config.save(cfg)
+    assert path == tmp_path / "config" / "targets" / "10.0.0.5.toml"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "config" / "targets").stat().st_mode & 0o777 == 0o700
+    # Keyed by the agent's address: found without the SSH user, with the default port written out.
+    for text in ("10.0.0.5", "pi@10.0.0.5", "10.0.0.5:47311"):
+        loaded = targets_config.load(text)
+        assert loaded is not None and loaded.token == cfg.token and loaded.tls_ca == cfg.tls_ca
+    assert targets_config.load("10.0.0.5:9000") is None
+    assert targets_config.credentials_for(target).summary() == "token, TLS"
+    # The same text read by the fallback parser (Python 3.10 without tomli).
+    written = {k: v for k, v in dataclasses.asdict(cfg).items() if v not in ("", 0, 0.0) or k == "port"}
+    assert targets_config._loads_flat(path.read_text()) == written
+    assert targets_config.remove(target) and targets_config.load(target) is None
+
+
+def test_target_keys():
+    assert targets_config.target_key("Pi.local", 47311) == "pi.local"
+    assert targets_config.target_key("fe80::1", 7000) == "fe80__1~7000"
+    with pytest.raises(ControllerError):
+        targets_config.target_key("../etc", 47311)
+
+
+def test_flags_win_over_the_stored_file(tmp_path):
+    target = parse_target("10.0.0.7")
+    targets_config.save(targets_config.new_config(target, token="stored-token-0123456789"))
+    token_file = tmp_path / "t"
+    token_file.write_text("flag-token-0123456789\n")
+    try:
+        targets_config.set_overrides(token_file=str(token_file), tls_ca="/ca.pem")
+        creds = targets_config.credentials_for(target)
+        assert creds.token == "flag-token-0123456789" and creds.tls_ca == "/ca.pem"
+        targets_config.set_overrides(no_tls=True)
+        assert not targets_config.credentials_for(target).uses_tls
+        targets_config.set_overrides(tls_cert="/c.pem")
+        with pytest.raises(ControllerError, match="go together"):
+            targets_config.credentials_for(target)
+    finally:
+        targets_config.set_overrides()
+
+
+def test_platform_tags():
+    tags = platform_tags(BoardPython("aarch64", "3.11.2", "glibc-2.36"))
+    assert tags[0] == "manylinux_2_36_aarch64" and "manylinux_2_17_aarch64" in tags
+    assert "manylinux2014_aarch64" in tags and tags[-1] == "linux_aarch64"
+    assert platform_tags(BoardPython("armv7l", "3.9.2", "glibc-2.31"))[0] == "manylinux_2_31_armv7l"
+    assert platform_tags(BoardPython("x86_64", "3.12.1", "musl-1.2.4"))[0] == "musllinux_1_2_x86_64"
+    assert BoardPython("aarch64", "3.11.2", "glibc-2.36").key == "cp311-aarch64-glibc-2.36"
+
+
+@pytest.mark.parametrize("stderr, expected", [
+    ("ssh: connect to host 10.0.0.5 port 22: Connection refused", "10.0.0.5 refused the connection"),
+    ("@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n...", "host key of 10.0.0.5 has CHANGED"),
+    ("Host key verification failed.", "host key of 10.0.0.5 is not known here"),
+    ("pi@10.0.0.5: Permission denied (publickey).", "did not accept the login"),
+    ("ssh: connect to host 10.0.0.5 port 22: Connection timed out", "no answer from 10.0.0.5"),
+    ("ssh: connect to host 10.0.0.5 port 22: No route to host", "10.0.0.5 is unreachable"),
+])
+def test_ssh_failures_name_the_host(stderr, expected):
+    assert expected in explain_ssh_failure("pi@10.0.0.5", stderr)
+
+
+def facts(**values) -> BoardFacts:
+    base = {"prefix": "/home/pi/.local/share/edgebench", "python": "3.11.2", "venv": "1", "machine": "aarch64",
+            "libc": "glibc-2.36", "installed": "none", "free_mb": "1000"}
+    return BoardFacts({**base, **values}, {})
+
+
+def test_board_checks():
+    opts = DeployOptions(target="pi@b")
+    assert check_board(facts(), "pi@b", opts).tag == "cp311"
+    with pytest.raises(DeployError, match="has no `python3` on its PATH"):
+        check_board(facts(python="none"), "pi@b", opts)
+    with pytest.raises(DeployError, match="needs 3.10 or newer"):
+        check_board(facts(python="3.9.2"), "pi@b", opts)
+    with pytest.raises(DeployError, match="apt install python3-venv"):
+        check_board(facts(venv="0"), "pi@b", opts)
+    with pytest.raises(DeployError, match="--upgrade"):
+        check_board(facts(installed="0.0.9", installed_system_site_packages="0"), "pi@b", opts)
+    with pytest.raises(DeployError, match="not enough space on pi@b"):
+        check_space(facts(free_mb="100"), "pi@b", 72, True, DeployOptions(target="pi@b", offline=True), 72)
+    check_space(facts(free_mb="100"), "pi@b", 72, True, DeployOptions(target="pi@b", min_free_mb=50), 72)
+
+
+def test_parse_report():
+    report = parse_report("install-agent: hello\nEDGEBENCH prefix=/p\nEDGEBENCH have=abc x.whl\nEDGEBENCH a=b=c\n")
+    assert report.prefix == "/p" and report.have == {"x.whl": "abc"} and report.get("a") == "b=c"
