@@ -45,6 +45,7 @@ class BenchOptions:
     device: str | None = None  # cost-model profile; None: the board's calibration, else a matched built-in
     predict: bool = True
     keep_trace: bool = False  # ask the agent to keep the power/temperature time series (stored for reports)
+    cooldown_to_c: float = 0.0  # wait until the board is below this temperature before each job (0: don't)
 
 
 @dataclass
@@ -86,6 +87,7 @@ def build_spec(opts: BenchOptions, job: PlannedJob) -> pb.JobSpec:
         profile_ops=opts.profile_ops,
         delegate_path=opts.delegate_path,
         keep_trace=opts.keep_trace,
+        cooldown_to_c=opts.cooldown_to_c,
     )
     for name, dims in opts.input_shapes.items():
         spec.input_shapes.add(name=name, dims=dims)

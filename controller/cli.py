@@ -46,6 +46,17 @@ def parse_input_shape(text: str) -> tuple[str, list[int]]:
     return name, values
 
 
+def parse_temperature(text: str) -> float:
+    value = text.strip().upper().removesuffix("C").removesuffix("°").strip()
+    try:
+        celsius = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a temperature looks like 50C, got {text!r}") from None
+    if not 0 < celsius < 150:
+        raise argparse.ArgumentTypeError(f"a board temperature between 0C and 150C, got {text!r}")
+    return celsius
+
+
 def parse_input_file(text: str) -> tuple[str, Path]:
     name, path = parse_named(text, "--input-file")
     return name, Path(path)
@@ -81,6 +92,10 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FILE", help="write the runs as JSON to FILE ('-' for stdout)")
     p.add_argument("--csv", metavar="FILE", help="write one CSV row per run to FILE ('-' for stdout)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    p.add_argument("--trace", metavar="FILE", help="write each run's power/temperature/frequency time series "
+                                                    "(CSV, seconds from the measurement window's start)")
+    p.add_argument("--cooldown-to", type=parse_temperature, default=0.0, metavar="TEMP",
+                   help="before each job, wait until the board is below TEMP, e.g. 50C (bounded by the agent)")
     store_cli.add_store_args(p)
     p.set_defaults(func=cmd_bench)
 
@@ -94,7 +109,7 @@ def _write(dest: str, text: str) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import BenchOptions, run_bench
-    from .report import bench_csv, bench_json, bench_table
+    from .report import bench_csv, bench_json, bench_table, bench_trace_csv
 
     if args.runs is not None and args.runs < 1:
         raise ControllerError("--runs must be at least 1")
@@ -105,7 +120,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         target=args.target, models=args.models, runtime=args.runtime, ep=args.ep, threads=args.threads,
         runs=runs, duration_s=args.duration, warmup=args.warmup, input_shapes=dict(args.input_shape),
         input_files=dict(args.input_file), seed=args.seed, timeout_s=args.timeout, delegate_path=args.delegate_path,
-        profile_ops=args.profile_ops or args.per_op, device=args.device,
+        profile_ops=args.profile_ops or args.per_op, device=args.device, keep_trace=bool(args.trace),
+        cooldown_to_c=args.cooldown_to,
     )
     total = len(args.models) * max(1, len(args.threads))
     store_cli.bench_store_check(args)
@@ -124,6 +140,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         _write(args.json, bench_json(records))
     if args.csv:
         _write(args.csv, bench_csv(records))
+    if args.trace:
+        _write(args.trace, bench_trace_csv(records))
     if stored:
         print(stored, file=table_stream)
     if store_error:

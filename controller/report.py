@@ -10,6 +10,7 @@ from typing import Any
 
 from agent import __version__
 
+from .energy import TRACE_HEADER
 from .records import SCHEMA, RunRecord
 
 
@@ -141,4 +142,22 @@ def bench_csv(records: Sequence[RunRecord]) -> str:
                 row[f"latency_{key}_ms"] = getattr(lat, key)
             row["latency_count"] = lat.count
         writer.writerow(row)
+    return out.getvalue()
+
+
+TRACE_COLUMNS = ["model", "threads", "job_id", *TRACE_HEADER]
+
+
+def bench_trace_csv(records: Sequence[RunRecord]) -> str:
+    """Every run's kept time series, long format: one row per reading per figure."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(TRACE_COLUMNS)
+    for r in records:
+        energy = r.energy or {}
+        window_s = energy.get("duration_s") or 0.0
+        for series in energy.get("trace", []):
+            for t, value in zip(series["t_s"], series["values"], strict=True):
+                writer.writerow([r.model["name"], r.threads, r.job_id, f"{t:.6f}", series["sensor"], series["kind"],
+                                 series["figure"], repr(value), series["unit"], int(0 <= t <= window_s)])
     return out.getvalue()

@@ -46,3 +46,28 @@ def test_no_sensors_means_null_not_zero(agent, tiny_onnx):
     for key in ENERGY_KEYS:
         assert run[key] is None, key
     assert "power W" not in table
+
+
+def test_trace_file_and_cooldown(fixture_board, tmp_path, tiny_onnx):  # noqa: F811
+    import csv
+
+    board = fixture_board("pi5")  # its cpu-thermal zone reads 52.1 C and stays there
+    trace = tmp_path / "trace.csv"
+    with _agent(board, tmp_path, "--cooldown-timeout", "1") as agent:
+        proc = run_controller("bench", "--target", agent.address, str(tiny_onnx), "--threads", "1",
+                              "--duration", "0.6", "--trace", str(trace), "--cooldown-to", "90C", "--json", "-",
+                              "--no-progress", check_rc=0)
+        warm = json.loads(proc.stdout)["runs"][0]
+        proc = run_controller("bench", "--target", agent.address, str(tiny_onnx), "--threads", "1",
+                              "--duration", "0.3", "--cooldown-to", "20C", "--json", "-", "--no-progress",
+                              check_rc=0)
+        cold = json.loads(proc.stdout)["runs"][0]
+    rows = list(csv.DictReader(trace.open()))
+    power = [r for r in rows if r["kind"] == "power" and r["in_window"] == "1"]
+    assert power and all(float(r["value"]) > 0 for r in power)
+    assert {r["model"] for r in rows} == {warm["model"]["name"]}
+    assert any(float(r["t_s"]) < 0 for r in rows)  # the idle baseline comes before the window
+    assert warm["energy"]["cooldown"]["reached"] is True
+    # 20 C is never reached on this board: the job waits its bounded time, runs, and says so.
+    assert cold["status"] == "ok" and cold["energy"]["cooldown"]["reached"] is False
+    assert any(w.startswith("cooldown:") for w in cold["warnings"])
