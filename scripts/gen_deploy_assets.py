@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Embed the board-side files of `controller deploy` into controller/deploy/assets.py.
 
-Run after editing scripts/install-agent.sh or a scripts/firstboot/ file:   python scripts/gen_deploy_assets.py
-Check it is current (a test does):                                        python scripts/gen_deploy_assets.py --check
+Run after editing scripts/install-agent.sh:   python scripts/gen_deploy_assets.py
+Check it is current (a test does):           python scripts/gen_deploy_assets.py --check
 
 The scripts live in scripts/ as real files (to read, run and copy by hand onto a board); the controller carries
 a copy as Python strings so that `controller deploy` works from an installed wheel too, without scripts/.

@@ -49,6 +49,7 @@ AGENT_ARGS=""
 WAIT_S=60
 MIN_FREE_MB=""
 SERVICE_NAME=edgebench-agent
+UNIT_USER=""
 
 say() { printf 'install-agent: %s\n' "$*"; }
 report() { printf 'EDGEBENCH %s\n' "$*"; }
@@ -82,6 +83,7 @@ usage: install-agent.sh [options]
   --min-free-mb MB         free space to insist on before installing (default: estimated)
   --uninstall [--purge]    stop and remove the agent (--purge: the state directory too)
   --probe                  print what controller deploy needs to know about this board, change nothing
+  --service-for USER       (root) run USER's install in --prefix as a system service (first boot does this)
   --print-unit             print the systemd unit template
 EOF
 }
@@ -111,6 +113,7 @@ while [ $# -gt 0 ]; do
         --purge) PURGE=1; shift ;;
         --probe) ACTION=probe; shift ;;
         --print-unit) ACTION=print-unit; shift ;;
+        --service-for) need_value $# "$1"; ACTION=service-for; UNIT_USER=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die 2 "unknown option $1" ;;
     esac
@@ -156,7 +159,7 @@ EOF
 
 render_unit() {  # $1: system or user
     if [ "$1" = system ]; then
-        unit_template | sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@USER@|$(id -un)|g"
+        unit_template | sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@USER@|${UNIT_USER:-$(id -un)}|g"
     else
         unit_template | sed -e "s|@PREFIX@|$PREFIX|g" -e '/^User=/d' -e 's|^WantedBy=.*|WantedBy=default.target|'
     fi
@@ -540,6 +543,24 @@ $need MB: free some space or install elsewhere (--prefix)"
     fi
 
     choose_service
+    start_service
+    remove_old
+    rm -rf "$PREFIX/incoming"
+    version=$(installed_version)
+    say "edgebench-agent $version on $LISTEN, service: $SERVICE, token: $token"
+    report "installed=$version"
+    report "action=$([ "$INSTALLED_NOW" = 1 ] && echo installed || echo kept)"
+    report "restarted=$RESTART"
+    report "service=$SERVICE"
+    report "prefix=$PREFIX"
+    report "token_file=$token"
+    report "listen=$LISTEN"
+    if [ -t 1 ] || [ -z "${SSH_CONNECTION:-}" ]; then
+        say "on the host: controller targets add $(id -un)@$(hostname) --fetch-token"
+    fi
+}
+
+start_service() {  # (re)start the agent as $SERVICE says, then wait until it listens
     case "$SERVICE" in
         systemd-system|systemd-user)
             stop_detached
@@ -569,20 +590,22 @@ $need MB: free some space or install elsewhere (--prefix)"
             die 6 "the agent did not start listening on $LISTEN within $WAIT_S s (its log is above)"
         fi
     fi
-    remove_old
-    rm -rf "$PREFIX/incoming"
-    version=$(installed_version)
-    say "edgebench-agent $version on $LISTEN, service: $SERVICE, token: $token"
-    report "installed=$version"
-    report "action=$([ "$INSTALLED_NOW" = 1 ] && echo installed || echo kept)"
-    report "restarted=$RESTART"
+}
+
+service_for() {  # as root: run the install that UNIT_USER made in PREFIX as a system service, as UNIT_USER
+    [ "$(id -u)" = 0 ] || die 2 "--service-for needs root"
+    getent passwd "$UNIT_USER" >/dev/null || die 2 "no user $UNIT_USER"
+    [ -n "$(installed_version)" ] || die 5 "no complete install in $PREFIX"
+    [ -d /run/systemd/system ] || die 8 "--service-for installs a systemd unit, and this system runs no systemd"
+    # shellcheck disable=SC1091
+    . "$PREFIX/agent.env"
+    LISTEN=$(printf '%s\n' "$EDGEBENCH_AGENT_ARGS" | sed -n 's/.*--listen \([^ ]*\).*/\1/p')
+    SERVICE=systemd-system
+    SUDO=""
+    RESTART=1
+    start_service
+    say "edgebench-agent $(installed_version) runs as $UNIT_USER, service $SERVICE_NAME, on $LISTEN"
     report "service=$SERVICE"
-    report "prefix=$PREFIX"
-    report "token_file=$token"
-    report "listen=$LISTEN"
-    if [ -t 1 ] || [ -z "${SSH_CONNECTION:-}" ]; then
-        say "on the host: controller targets add $(id -un)@$(hostname) --fetch-token"
-    fi
 }
 
 uninstall() {
@@ -632,4 +655,5 @@ case "$ACTION" in
     uninstall) uninstall ;;
     probe) probe ;;
     print-unit) unit_template ;;
+    service-for) service_for ;;
 esac

@@ -62,6 +62,7 @@ class NetnsBoard:
     _mounts: list[Path] = field(default_factory=list)
     _created_user: bool = False
     _veth: str = ""
+    python: object = None  # the board's Python (BoardPython), once a test has asked
 
     # ------------------------------------------------------------------ set-up
 

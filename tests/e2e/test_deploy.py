@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,11 +57,11 @@ def board(tmp_path_factory):
 def env(board, tmp_path_factory) -> dict:
     config = tmp_path_factory.mktemp("controller-config")
     out = {**os.environ, "EDGEBENCH_CONFIG_DIR": str(config)}
-    _fill_wheelhouse(board)
+    board.python = _fill_wheelhouse(board)
     return out
 
 
-def _fill_wheelhouse(board: NetnsBoard) -> None:
+def _fill_wheelhouse(board: NetnsBoard):
     """The board's Python, asked over SSH as deploy asks it; its wheels fetched from this namespace."""
     import tempfile
 
@@ -76,6 +77,7 @@ def _fill_wheelhouse(board: NetnsBoard) -> None:
     python = BoardPython(facts.get("machine"), facts.get("python"), facts.get("libc"))
     with tempfile.TemporaryDirectory() as tmp:
         download_wheelhouse(python, build_wheel(Path(tmp)), WHEELHOUSE)
+    return python
 
 
 def controller(board: NetnsBoard, env: dict, *args: str, timeout: float = 300,
@@ -280,3 +282,38 @@ def test_undeploy(board, env):
     proc = controller(board, env, "undeploy", "--target", board.target, "--ssh-config", str(board.ssh_config),
                       timeout=300, check_rc=0)
     assert "no agent was installed" in proc.stdout
+
+
+def test_first_boot_hook(board, env, tmp_path):
+    """A "freshly written SD card" (a boot folder with cmdline.txt) prepared by prepare_sd.py --offline; then
+    the board's first boot, simulated by running the hook it installs, firstboot.sh, as root on the board.
+    Without systemd on the test board it starts the agent detached; the host bench finds the token it stored."""
+    import tempfile
+
+    boot = Path(tempfile.mkdtemp(prefix="eb-bootfs-", dir="/tmp"))  # readable by the board user, like FAT
+    boot.chmod(0o755)
+    try:
+        (boot / "cmdline.txt").write_text("console=serial0,115200 root=PARTUUID=0a1b2c3d-02 rootwait\n")
+        py = board.python
+        proc = subprocess.run([sys.executable, "scripts/firstboot/prepare_sd.py", str(boot), "--user", board.user,
+                               "--target", board.target, "--offline", "--machine", py.machine, "--python",
+                               py.version, "--libc", py.libc, "--wheelhouse", str(WHEELHOUSE)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert "systemd.run=/boot/firmware/firstrun.sh" in (boot / "cmdline.txt").read_text()
+        assert "systemctl enable edgebench-firstboot.service" in (boot / "firstrun.sh").read_text()
+        log = tmp_path / "firstboot.log"
+        board.on_board(["env", f"EDGEBENCH_FIRSTBOOT_LOG={log}", "sh", str(boot / "edgebench" / "firstboot.sh"),
+                        board.user], timeout=600)
+        assert "edgebench firstboot: done" in log.read_text(), log.read_text()
+        assert (boot / "edgebench" / "installed").exists() and not (boot / "edgebench" / "agent.token").exists()
+        proc = controller(board, env, "bench", "--target", board.target, "zoo:tiny_cnn", "--runs", "3", "--json",
+                          "-", "--no-progress", timeout=300, check_rc=0)
+        assert json.loads(proc.stdout)["runs"][0]["status"] == "ok"
+        # A second boot does nothing.
+        board.on_board(["env", f"EDGEBENCH_FIRSTBOOT_LOG={log}", "sh", str(boot / "edgebench" / "firstboot.sh")])
+        assert log.read_text().rstrip().endswith(f"already done ({boot}/edgebench/installed)")
+    finally:
+        controller(board, env, "undeploy", "--target", board.target, "--ssh-config", str(board.ssh_config),
+                   timeout=300)
+        shutil.rmtree(boot, ignore_errors=True)
