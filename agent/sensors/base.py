@@ -117,7 +117,7 @@ class Trace:
 
 
 class Sensor(ABC):
-    """One source. `read()` is called from the sampler's thread for this sensor only."""
+    """One source. `read()` is called from one sampler thread at a time."""
 
     info: SensorInfo
     # Streaming sources (a process or a meter pushing lines) buffer what arrives: `drain()` hands over
@@ -128,6 +128,9 @@ class Sensor(ABC):
     # The rate at which the source itself refreshes (a chip's update_interval): sampling faster only reads
     # the same value again. None where reads are the limit (a command's run time limits itself).
     rate_limit_hz: float | None = None
+    # A read that runs a command (tens of ms): it gets a thread of its own so it never delays the quick
+    # sysfs sources, which share one thread per rate (fewer wake-ups next to the timed loop).
+    blocking: bool = False
 
     @property
     def name(self) -> str:

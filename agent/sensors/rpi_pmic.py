@@ -58,6 +58,7 @@ def parse_pmic_read_adc(text: str) -> PmicAdc:
 
 
 class RpiPmic(Sensor):
+    blocking = True  # one vcgencmd process per reading
     def __init__(self, config: SensorConfig, info: SensorInfo) -> None:
         self.config = config
         self.info = info

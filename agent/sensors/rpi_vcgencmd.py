@@ -65,6 +65,7 @@ def rate_from_duration(duration_s: float) -> float:
 
 
 class _VcgencmdSensor(Sensor):
+    blocking = True  # one vcgencmd process per reading
     """One vcgencmd sub-command parsed into one value."""
 
     args: tuple[str, ...]

@@ -88,7 +88,8 @@ class _Source:
 
 
 class Sampler:
-    """Samples sensors in background threads until `stop()` (or `max_duration_s`).
+    """Samples sensors in background threads until `stop()` (or `max_duration_s`): one thread per rate for
+    the quick sources, one per blocking (command) source.
 
     History is bounded per sensor by `max_samples` (oldest dropped). A stored reading costs about 0.5 KiB
     with one value and about 1.8 KiB with twelve rails (Pi 5 PMIC): 20 000 readings of that sensor are
@@ -133,9 +134,9 @@ class Sampler:
             with src.lock:
                 src.stats = SourceStats(src.sensor.name, src.sensor.info.kind, src.rate_hz)
         self._threads = [
-            threading.Thread(target=self._loop, args=(src, self._stop), name=f"sampler-{src.sensor.name}",
-                             daemon=True)
-            for src in self._sources
+            threading.Thread(target=self._loop, args=(group, self._stop),
+                             name="sampler-" + "+".join(src.sensor.name for src in group), daemon=True)
+            for group in self._thread_groups()
         ]
         for t in self._threads:
             t.start()
@@ -155,33 +156,48 @@ class Sampler:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _loop(self, src: _Source, stop: threading.Event) -> None:
-        sensor = src.sensor
-        try:
-            sensor.start()
-        except Exception as err:
-            src.record([Reading(now_ns(), reason=f"start failed: {type(err).__name__}: {err}")], 0.0)
-        period = 1.0 / src.rate_hz
+    def _thread_groups(self) -> list[list[_Source]]:
+        """Quick sources at the same rate share a thread; each blocking (command) source has its own."""
+        shared: dict[float, list[_Source]] = {}
+        groups: list[list[_Source]] = []
+        for src in self._sources:
+            if src.sensor.blocking:
+                groups.append([src])
+            else:
+                shared.setdefault(src.rate_hz, []).append(src)
+        return groups + list(shared.values())
+
+    def _loop(self, group: list[_Source], stop: threading.Event) -> None:
+        for src in group:
+            try:
+                src.sensor.start()
+            except Exception as err:
+                src.record([Reading(now_ns(), reason=f"start failed: {type(err).__name__}: {err}")], 0.0)
+        period = 1.0 / group[0].rate_hz
         t_start = time.monotonic()
         next_t = t_start
         while not stop.is_set():
-            t0 = time.monotonic()
-            try:
-                readings = sensor.drain() if sensor.streaming else [sensor.read()]
-            except Exception as err:  # a reader bug costs that sample, not the thread
-                readings = [Reading(now_ns(), reason=f"sensor raised {type(err).__name__}: {err}")]
             now = time.monotonic()
-            src.record(readings, now - t0)
+            for src in group:
+                t0 = now
+                sensor = src.sensor
+                try:
+                    readings = sensor.drain() if sensor.streaming else [sensor.read()]
+                except Exception as err:  # a reader bug costs that sample, not the thread
+                    readings = [Reading(now_ns(), reason=f"sensor raised {type(err).__name__}: {err}")]
+                now = time.monotonic()
+                src.record(readings, now - t0)
             if self.max_duration_s is not None and now - t_start >= self.max_duration_s:
                 break
             next_t += period
             if next_t < now:
                 next_t = now  # a read slower than the period: go on at once, do not burst to catch up
             stop.wait(next_t - now)
-        try:
-            sensor.stop()
-        except Exception:
-            pass
+        for src in group:
+            try:
+                src.sensor.stop()
+            except Exception:
+                pass
 
     # ------------------------------------------------------------ results
 
