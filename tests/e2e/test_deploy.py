@@ -202,6 +202,17 @@ def test_targets_lists_the_board(board, env):
     assert board.target in table and "SERVING" in table
 
 
+def test_targets_add_fetches_the_token_over_ssh(board, env):
+    """An agent the host does not know (installed by hand, or the target file lost): forget it, then add it back
+    with the token read over SSH."""
+    controller(board, env, "targets", "remove", board.target, timeout=60, check_rc=0)
+    proc = controller(board, env, "bench", "--target", board.target, "zoo:tiny_cnn", timeout=120, check_rc=2)
+    assert "requires a token and this controller has none" in proc.stderr
+    proc = controller(board, env, "targets", "add", board.target, "--fetch-token", "--ssh-config",
+                      str(board.ssh_config), timeout=120, check_rc=0)
+    assert f"{BOARD_ADDR}:47311: SERVING, edgebench-agent 0.1.0" in proc.stdout
+
+
 def test_redeploy_changes_nothing(board, env):
     pid, venv = agent_pid(board), live_venv(board)
     proc = controller(board, env, *deploy_args(board), timeout=300, check_rc=0)
