@@ -87,7 +87,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def probe_target(cfg: targets_config.TargetConfig, timeout_s: float) -> dict:
     """What one agent says about itself; errors become the `error` field, never an exception."""
-    from .client import AgentClient
+    from .client import AgentAuthError, AgentClient, AgentTLSError
+    from .errors import AgentVersionError
 
     row: dict = {"target": cfg.target, "address": cfg.address, "auth": cfg.credentials().summary(),
                  "health": "unreachable", "agent_version": None, "board": None, "machine": None,
@@ -103,11 +104,11 @@ def probe_target(cfg: targets_config.TargetConfig, timeout_s: float) -> dict:
             row["sensors"] = [s.name for s in desc.sensors if s.available]
     except ControllerError as exc:
         row["error"] = str(exc)
-        if row["health"] == "unreachable" and "TLS" in str(exc):
+        if isinstance(exc, AgentTLSError):
             row["health"] = "TLS failed"
-        elif "token" in str(exc):
+        elif isinstance(exc, AgentAuthError):
             row["health"] = f"{row['health']}, token refused"
-        elif "older than this controller" in str(exc) or "API version" in str(exc):
+        elif isinstance(exc, AgentVersionError):
             row["health"] = f"{row['health']}, needs upgrade"
     return row
 
@@ -149,8 +150,7 @@ def fetch_token(target_text: str, args: argparse.Namespace) -> str:
     from .deploy.cli import ssh_options
     from .deploy.ssh import Ssh
 
-    target = parse_target(target_text)
-    dest = f"{target.user}@{target.host}" if target.user else target.host
+    dest = targets_config.ssh_destination(parse_target(target_text))
     folders = [args.remote_dir] if args.remote_dir else ["~/.local/share/edgebench", "/opt/edgebench"]
     script = ('for d in "$@"; do case "$d" in "~/"*) d="$HOME/${d#??}" ;; esac; '
               'if [ -r "$d/agent.token" ]; then cat "$d/agent.token"; exit 0; '

@@ -223,9 +223,13 @@ def all_targets() -> list[tuple[Path, TargetConfig | None, str]]:
     return out
 
 
+def ssh_destination(target: Target) -> str:
+    """[user@]host as ssh takes it."""
+    return f"{target.user}@{target.host}" if target.user else target.host
+
+
 def new_config(target: Target, **values) -> TargetConfig:
-    ssh = f"{target.user}@{target.host}" if target.user else target.host
-    return TargetConfig(target=target.text, host=target.host, port=target.port, ssh=ssh,
+    return TargetConfig(target=target.text, host=target.host, port=target.port, ssh=ssh_destination(target),
                         deployed_unix_s=time.time(), **values)
 
 

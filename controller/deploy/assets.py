@@ -359,11 +359,13 @@ verify_wheelhouse() {  # check SHA256SUMS: a wheel cut off by an interrupted cop
 import hashlib, os, sys
 folder = sys.argv[1]
 bad = []
+listed = set()
 for line in open(os.path.join(folder, "SHA256SUMS")):
     if not line.strip():
         continue
     want, name = line.split(None, 1)
     name = os.path.basename(name.strip().lstrip("*"))
+    listed.add(name)
     path = os.path.join(folder, name)
     digest = hashlib.sha256()
     try:
@@ -376,6 +378,9 @@ for line in open(os.path.join(folder, "SHA256SUMS")):
     if digest.hexdigest() != want:
         bad.append(name)
         os.remove(path)
+for name in os.listdir(folder):  # wheels of earlier deploys that this one no longer needs
+    if name.endswith(".whl") and name not in listed:
+        os.remove(os.path.join(folder, name))
 if bad:
     print("install-agent: damaged or missing wheels: " + ", ".join(bad), file=sys.stderr)
     sys.exit(1)

@@ -19,13 +19,13 @@ from pathlib import Path
 from agent import __version__
 
 from .. import targets_config
-from ..client import AgentClient, version_tuple
-from ..errors import ControllerError
+from ..client import AgentAuthError, AgentClient, AgentTLSError, version_tuple
+from ..errors import AgentVersionError, ControllerError
 from ..target import Target, parse_target
 from . import assets
 from .certs import ensure_target_certs
 from .ssh import Ssh, SshOptions
-from .wheels import BoardPython, build_wheel, download_wheelhouse, sha256_file, total_mb
+from .wheels import BoardPython, build_wheel, download_wheelhouse, total_mb, write_sha256sums
 
 INSTALLED_ENV_MB = 300  # a venv with onnxruntime, LiteRT, NumPy and grpcio: about 260 MB on x86_64
 ONLINE_NEED_MB = 400
@@ -105,10 +105,6 @@ def parse_report(text: str) -> BoardFacts:
     return BoardFacts(values, have)
 
 
-def _destination(target: Target) -> str:
-    return f"{target.user}@{target.host}" if target.user else target.host
-
-
 def _common_script_args(opts: DeployOptions) -> list[str]:
     args = ["--python", opts.python]
     if opts.remote_dir:
@@ -182,7 +178,7 @@ def deploy(opts: DeployOptions, log: Callable[[str], None] = print) -> DeployRes
     target = parse_target(opts.target)
     if target.is_local:
         raise DeployError("deploy needs a board: --target [user@]host (an agent for `local` starts by itself)")
-    dest = _destination(target)
+    dest = targets_config.ssh_destination(target)
     ssh = Ssh(dest, opts.ssh)
     log(f"deploy: inspecting {dest} over SSH")
     facts = probe_board(ssh, opts)
@@ -200,12 +196,12 @@ def deploy(opts: DeployOptions, log: Callable[[str], None] = print) -> DeployRes
         wheel = build_wheel(Path(tmp) / "dist")
         log(f"deploy: built {wheel.name}")
         deps: list[Path] = []
+        digests: dict[str, str] = {}
         if opts.offline:
             deps = download_wheelhouse(board, wheel, Path(opts.wheelhouse) if opts.wheelhouse
                                        else default_wheelhouse(), log=lambda line: log(f"deploy: {line}"))
-            sums = bundle / "SHA256SUMS"
-            sums.write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in deps))
-        missing = [p for p in deps if facts.have.get(p.name) != sha256_file(p)]
+            digests = write_sha256sums(bundle / "SHA256SUMS", deps)
+        missing = [p for p in deps if facts.have.get(p.name) != digests[p.name]]
         wheelhouse_mb = total_mb(deps)
         copy_mb = total_mb(missing) + total_mb([wheel])
         check_space(facts, dest, copy_mb, installs, opts, wheelhouse_mb)
@@ -297,10 +293,10 @@ def wait_serving(target: Target, credentials, wait_s: float):
                 if status == "SERVING":
                     return client.describe(timeout_s=max(10.0, remaining))
                 last = f"health says {status}"
+        except (AgentTLSError, AgentAuthError, AgentVersionError):
+            raise  # waiting longer changes nothing
         except ControllerError as exc:
             last = str(exc)
-            if "TLS" in last or "token" in last:
-                raise
         if time.monotonic() >= deadline:
             raise DeployError(f"the agent on {target.host} was installed but is not SERVING at {target.grpc_address} "
                               f"after {wait_s:g} s ({last}); is port {target.port} open between here and the board?")
@@ -316,7 +312,7 @@ def undeploy(target_text: str, ssh_options: SshOptions | None, purge: bool = Fal
     options = ssh_options or SshOptions()
     if stored and stored.ssh_config and not options.config_file:
         options.config_file = stored.ssh_config
-    dest = _destination(target) if target.user or not stored or not stored.ssh else stored.ssh
+    dest = targets_config.ssh_destination(target) if target.user or not stored or not stored.ssh else stored.ssh
     args = ["--uninstall"]
     if stored and stored.remote_prefix:
         args += ["--prefix", stored.remote_prefix]

@@ -2,7 +2,6 @@
 downloaded for the board's machine, Python and C library (not this host's)."""
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import __version__
+from agent.model_store import file_sha256
 
 from ..errors import ControllerError
 
@@ -82,10 +82,10 @@ def build_wheel(out_dir: Path) -> Path:
                     shutil.copy2(root / name, src / name)
             for package in ("agent", "controller"):
                 shutil.copytree(root / package, src / package, ignore=ignore)
-            isolation = [] if _has_setuptools() else ["--use-pep517"]
-            args = ["wheel", "--no-deps", "-q", "-w", str(out_dir), *(["--no-build-isolation"] if not isolation
-                                                                      else isolation), str(src)]
-            proc = _pip(args, "build the edgebench wheel")
+            # With setuptools here, no isolated build environment (which would need the package index).
+            isolation = ["--no-build-isolation"] if _has_setuptools() else []
+            proc = _pip(["wheel", "--no-deps", "-q", "-w", str(out_dir), *isolation, str(src)],
+                        "build the edgebench wheel")
             if proc.returncode != 0:
                 raise WheelError(f"cannot build a wheel of {root}: {_pip_failure(proc)}")
     wheels = sorted(out_dir.glob("edgebench-*.whl"))
@@ -159,12 +159,11 @@ def download_wheelhouse(board: BoardPython, edgebench_wheel: Path, cache_root: P
     return needed
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def write_sha256sums(path: Path, wheels: list[Path]) -> dict[str, str]:
+    """SHA256SUMS for the wheels (install-agent.sh checks it before installing); returns name -> digest."""
+    digests = {w.name: file_sha256(w) for w in wheels}
+    path.write_text("".join(f"{digest}  {name}\n" for name, digest in digests.items()))
+    return digests
 
 
 def total_mb(paths: list[Path]) -> float:

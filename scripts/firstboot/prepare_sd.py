@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from controller import targets_config
     from controller.deploy.deploy import default_wheelhouse
-    from controller.deploy.wheels import BoardPython, build_wheel, download_wheelhouse, sha256_file
+    from controller.deploy.wheels import BoardPython, build_wheel, download_wheelhouse, write_sha256sums
     from controller.target import parse_target
 
     if not args.boot.is_dir():
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         house.mkdir(exist_ok=True)
         for w in wheels:
             shutil.copyfile(w, house / w.name)
-        (house / "SHA256SUMS").write_text("".join(f"{sha256_file(w)}  {w.name}\n" for w in wheels))
+        write_sha256sums(house / "SHA256SUMS", wheels)
         print(f"copied {len(wheels)} wheels for {board.key} to {house}")
     if args.agent_args:
         (dest / "agent-args").write_text(args.agent_args + "\n")
