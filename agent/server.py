@@ -256,6 +256,13 @@ def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
+            # Accept the controller's keepalive pings (it sends one every 10 s, even with no call open), and
+            # ping it back: an upload from a controller that dropped off the network is ended (and its
+            # partial file removed) within about 30 s, not after TCP's two hours.
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.min_ping_interval_without_data_ms", 5000),
+            ("grpc.keepalive_time_ms", 20_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
         ],
         maximum_concurrent_rpcs=config.rpc_threads * 4,
     )

@@ -82,6 +82,11 @@ def open_channel(address: str, credentials: AgentCredentials) -> grpc.Channel:
     options = [
         ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        # A board that drops off the network mid-watch is noticed within ~15 s (then re-attach or a clear
+        # error) instead of a stream that waits forever on a dead TCP connection.
+        ("grpc.keepalive_time_ms", 10_000),
+        ("grpc.keepalive_timeout_ms", 5_000),
+        ("grpc.keepalive_permit_without_calls", 1),
         # Re-attach quickly after an agent restart instead of backing off for minutes.
         ("grpc.initial_reconnect_backoff_ms", 500),
         ("grpc.max_reconnect_backoff_ms", 5000),
