@@ -42,6 +42,8 @@ def main() -> int:
     p.add_argument("--sample-s", type=float, default=30.0, help="seconds between memory samples")
     p.add_argument("--warmup-min", type=float, default=1.0, help="minutes left out of the slope")
     p.add_argument("--models", default="zoo:tiny_cnn,zoo:tiny_cnn_tflite")
+    p.add_argument("--gap-s", type=float, default=0.0,
+                   help="idle seconds between jobs (a board's real duty cycle; leaves CPU for other work)")
     args = p.parse_args()
 
     models = [zoo.resolve(m) for m in args.models.split(",")]
@@ -55,7 +57,8 @@ def main() -> int:
         next_sample = start
         samples: list[tuple[float, float, int, int]] = []
         jobs = failed = 0
-        print(f"soak: agent pid {proc.pid} on {agent.address}, {args.minutes:g} min, models {args.models}",
+        print(f"soak: agent pid {proc.pid} on {agent.address}, {args.minutes:g} min, models {args.models}, "
+              f"{args.gap_s:g} s between jobs",
               flush=True)
         print(f"{'t_min':>7} {'rss_mb':>8} {'threads':>7} {'fds':>5} {'jobs':>7}", flush=True)
         while True:
@@ -74,6 +77,8 @@ def main() -> int:
             client.collect(job.job_id)
             jobs += 1
             failed += result.state != pb.JOB_STATE_SUCCEEDED
+            if args.gap_s:
+                time.sleep(min(args.gap_s, max(0.0, end - time.monotonic())))
         elapsed = time.monotonic() - start
         steady = [(t, rss) for t, rss, _, _ in samples if t >= args.warmup_min * 60] or [(t, r) for t, r, _, _ in samples]
         rss_values = [r for _, r in steady]
