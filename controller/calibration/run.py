@@ -172,25 +172,30 @@ def _raise_peaks(profile: DeviceProfile, factor: float) -> DeviceProfile:
 
 
 def _fit_dispatch(profile: DeviceProfile, models: dict, eres: dict, threads: int, meas_us: float) -> DeviceProfile:
-    """Per-node overhead from the gap between end-to-end latency and the fitted kernels' sum.
+    """Per-node overhead that best explains end-to-end latency beyond the fitted kernels.
 
     The tiny-Add chain measures the executor's floor; real models also pay per-kernel thread-pool wake-ups
-    and the session's per-run work, which only end-to-end runs of real models show.
+    and the session's per-run work, which only end-to-end runs of real models show. Least squares on the
+    relative error (k_i + d·n_i - e_i) / e_i, so small models, where the per-node term matters, count as
+    much as big ones, whose kernel error would otherwise leak into it.
     """
-    gaps = []
     zero = dataclasses.replace(profile, dispatch_overhead_us=Figure(0.0, "-"))
+    num = den = 0.0
     for name, model in models.items():
         p = predict_cost(model, zero, threads, fusion=True)
         executed = sum(1 for t in p.node_times if t.bound not in ("folded", "fused"))
-        if executed:
-            gaps.append((eres[name].latency.p50_ms - p.predicted_latency_ms) * 1e3 / executed)
-    if not gaps:
+        measured = eres[name].latency.p50_ms
+        if executed and measured > 0:
+            a = (p.predicted_latency_ms - measured) / measured  # kernels alone, relative error
+            b = executed / measured  # ms of latency per ms of per-node overhead, relative
+            num -= a * b
+            den += b * b
+    if den == 0:
         return profile
-    gaps.sort()
-    fitted = max(gaps[len(gaps) // 2], meas_us)
+    fitted = max(num / den * 1e3, meas_us)  # ms -> us; never below the measured floor
     return dataclasses.replace(profile, dispatch_overhead_us=Figure(round(fitted, 3), (
-        f"fitted by controller calibrate: median over {', '.join(models)} of (end-to-end p50 - fitted kernel "
-        f"time) / executed nodes, at least the {meas_us:.2f} us of a tiny-node chain")))
+        f"fitted by controller calibrate: least squares on the relative end-to-end error of {', '.join(models)} "
+        f"(p50, unprofiled), at least the {meas_us:.2f} us of a tiny-node chain")))
 
 
 def _measure(kres: dict[int, pb.JobResult], dres: pb.JobResult, kernels, cores: int) -> dict[str, Any]:
