@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses as real parts: a PostgreSQL server (results store), Chromium (the HTML
-# report is checked in a real browser), OpenSSH server (deploy over SSH into a network namespace) and
-# iproute2 (ip netns), python3-venv (the test board's system Python makes the agent's venv). Installs only what is missing; needs root (CI runs as root). Without root it says
-# what is missing and the tests that need it fail loudly.
+# report is checked in a real browser), OpenSSH server (deploy over SSH into a network namespace), iproute2
+# (ip netns) and python3-venv (the test board's system Python makes the agent's venv). Installs only what is
+# missing; needs root (CI runs as root). Without root it says what is missing and the tests that need it fail
+# loudly.
 set -euo pipefail
 PACKAGES=(postgresql chromium openssh-server openssh-client iproute2 sudo python3-venv)
 missing=()
