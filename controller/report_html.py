@@ -3,8 +3,8 @@ nothing fetched) with the latency distribution of each benchmark, measured again
 temperature trace of recent runs, and each benchmark's trend over the nights with regressions marked."""
 from __future__ import annotations
 
-import os
-import tempfile
+from .atomic_write import write_atomic
+
 import time
 from collections.abc import Sequence
 from html import escape
@@ -168,11 +168,7 @@ def build_report(store: Store, runs: Sequence[StoredRun], title: str, subtitle: 
 
 
 def _write(path: Path, html: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(html)
-    os.replace(tmp, path)
+    write_atomic(path, html)  # world-readable: a report is for publishing
 
 
 def write_report(store: Store, f: RunFilter, path: Path) -> int:

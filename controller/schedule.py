@@ -2,6 +2,8 @@
 system units) or as a crontab line. The fleet and suite files are checked now, not at 2 AM."""
 from __future__ import annotations
 
+from .atomic_write import write_atomic
+
 import argparse
 import os
 import re
@@ -128,9 +130,7 @@ def cmd_schedule_install(args: argparse.Namespace) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     Path(s.log).parent.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        tmp = directory / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, directory / name)
+        write_atomic(directory / name, text)
         print(f"wrote {directory / name}")
     scope = "" if args.system else "--user "
     print(f"enable it with: systemctl {scope}daemon-reload && systemctl {scope}enable --now {s.name}.timer")

@@ -9,11 +9,12 @@ folders are private to the user (0600 / 0700) and replaced atomically.
 """
 from __future__ import annotations
 
+from .atomic_write import write_atomic
+
 import json
 import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -112,17 +113,7 @@ def private_dir(path: Path) -> Path:
 def write_private(path: Path, data: bytes | str) -> Path:
     """Write a 0600 file atomically (temp file in the same folder, then rename)."""
     private_dir(path.parent)
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, mode=0o600)
     return path
 
 

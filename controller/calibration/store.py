@@ -1,9 +1,10 @@
 """Calibrated profiles on disk: one JSON per board fingerprint under the user's data dir."""
 from __future__ import annotations
 
+from ..atomic_write import write_atomic
+
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from ..costmodel import CostModelError, DeviceProfile
@@ -29,18 +30,7 @@ def profile_path(fingerprint: str) -> Path:
 def save_profile(profile: DeviceProfile, fingerprint: str) -> Path:
     """Write atomically (temp file + rename): a crash never leaves a half-written profile behind."""
     path = profile_path(fingerprint)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(profile.to_dict(), f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(profile.to_dict(), indent=2) + "\n", mode=0o600)
     return path
 
 

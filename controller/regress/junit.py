@@ -2,9 +2,9 @@
 a regression is a <failure>, an unreachable board or failed run an <error>, a throttled run <skipped>."""
 from __future__ import annotations
 
-import os
+from ..atomic_write import write_atomic
+
 import socket
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -55,9 +55,4 @@ def _detail(c) -> str:
 
 
 def write_junit(result: RegressResult, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(junit_xml(result))
-    os.replace(tmp, path)  # a CI reading it never sees half a file
+    write_atomic(path, junit_xml(result))  # a CI reading it never sees half a file

@@ -1,12 +1,18 @@
 """Helpers for driving a real agent directly over gRPC."""
 from __future__ import annotations
 
+import contextlib
 import time
+from concurrent import futures
 from pathlib import Path
+from typing import Iterator
+
+import grpc
 
 import psutil
 
 from agent.proto import agent_pb2 as pb
+from agent.proto import agent_pb2_grpc
 from controller.client import AgentClient
 
 
@@ -30,3 +36,16 @@ def wait_for_phase(client: AgentClient, job_id: str, phase: str, timeout_s: floa
 def worker_processes(agent_pid: int) -> list[psutil.Process]:
     return [p for p in psutil.Process(agent_pid).children(recursive=True)
             if "agent.worker" in " ".join(p.cmdline())]
+
+
+@contextlib.contextmanager
+def serve_fake_agent(servicer: agent_pb2_grpc.AgentServicer) -> Iterator[int]:
+    """A real gRPC server on loopback with the agent's service implemented by `servicer`; yields its port."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    agent_pb2_grpc.add_AgentServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop(0)

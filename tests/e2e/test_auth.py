@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from concurrent import futures
 from pathlib import Path
 
 import grpc
@@ -22,6 +21,7 @@ from controller.deploy.certs import ensure_target_certs
 from controller.local_agent import start_local_agent
 from controller.targets_config import AgentCredentials, TargetConfig, save
 from tests.conftest import ROOT, bench_json, run_controller
+from tests.e2e.helpers import serve_fake_agent
 
 TOKEN = "s3cr3t-token-for-the-auth-tests-0123456789"
 
@@ -279,14 +279,8 @@ class _OldAgent(agent_pb2_grpc.AgentServicer):
 
 
 def test_an_older_agent_is_refused_with_how_to_upgrade(tiny_onnx):
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    agent_pb2_grpc.add_AgentServicer_to_server(_OldAgent(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
+    with serve_fake_agent(_OldAgent()) as port:
         proc = run_controller("bench", "--target", f"127.0.0.1:{port}", str(tiny_onnx), timeout=60, check_rc=2)
-    finally:
-        server.stop(0)
     assert "edgebench-agent 0.0.9, older than this controller needs (0.1.0 or newer)" in proc.stderr
     assert f"controller deploy --target [USER@]127.0.0.1:{port} --upgrade" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

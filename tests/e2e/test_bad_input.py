@@ -5,15 +5,13 @@ import os
 import signal
 import socket
 import time
-from concurrent import futures
 
-import grpc
 import pytest
 
 from agent.proto import agent_pb2 as pb
 from agent.proto import agent_pb2_grpc
 from tests.conftest import bench_json, run_controller
-from tests.e2e.helpers import submit, wait_for_phase, worker_processes
+from tests.e2e.helpers import serve_fake_agent, submit, wait_for_phase, worker_processes
 from tests.e2e.models import slow_matmul, unsupported_op
 
 
@@ -112,14 +110,8 @@ class _FutureAgent(agent_pb2_grpc.AgentServicer):
 
 
 def test_agent_version_the_controller_does_not_understand(tiny_onnx):
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    agent_pb2_grpc.add_AgentServicer_to_server(_FutureAgent(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
+    with serve_fake_agent(_FutureAgent()) as port:
         proc = run_controller("bench", "--target", f"127.0.0.1:{port}", str(tiny_onnx), timeout=60, check_rc=2)
-    finally:
-        server.stop(0)
     assert "API version 99" in proc.stderr and "9.0.0" in proc.stderr
 
 
