@@ -131,11 +131,16 @@ def fit_efficiency(samples: dict[str, list[KindSample]]) -> tuple[dict[str, floa
 
 
 def normalize_to_peak(table: dict[str, float]) -> tuple[dict[str, float], float]:
-    """Efficiencies as fractions of the best kind, and the factor the peaks must be raised by."""
-    top = max(table.values(), default=1.0)
+    """Efficiencies as fractions of the best kind, and the factor the peaks must be raised by.
+
+    Only fits inside the bounds say how fast a kernel really ran: a kind pinned at E_MAX was slower than
+    predicted even at that efficiency (memory-bound or overhead-bound), so it must not raise the peak.
+    """
+    interior = [v for v in table.values() if v < E_MAX]
+    top = max(interior, default=1.0)
     if top <= 1.0:
-        return table, 1.0
-    return {k: round(v / top, 4) for k, v in table.items()}, top
+        return {k: min(v, 1.0) for k, v in table.items()}, 1.0
+    return {k: round(min(v / top, 1.0), 4) for k, v in table.items()}, top
 
 
 def scale_measured(samples: dict[str, list[KindSample]], factor: float) -> dict[str, list[KindSample]]:
