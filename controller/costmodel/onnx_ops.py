@@ -35,12 +35,18 @@ def _onnx_conv_transpose(c: Ctx) -> Work:
     return Work(macs=math.prod(xs) * ws[1] * math.prod(ws[2:]), kind="conv_transpose")
 
 
-def _onnx_gemm(c: Ctx) -> Work:
-    a, b = c.shape(0), c.shape(1)
+def _gemm_dims(c: Ctx, a_index: int, b_index: int, op: str) -> tuple[int, int, int]:
+    """(M, N, K) of a Gemm-like node, honouring transA/transB."""
+    a, b = c.shape(a_index), c.shape(b_index)
     if len(a) != 2 or len(b) != 2:
-        raise Uncountable("Gemm operands must be 2-D")
+        raise Uncountable(f"{op} operands must be 2-D")
     m, k = (a[1], a[0]) if c.attr("transA", 0) else (a[0], a[1])
     n = b[0] if c.attr("transB", 0) else b[1]
+    return m, n, k
+
+
+def _onnx_gemm(c: Ctx) -> Work:
+    m, n, k = _gemm_dims(c, 0, 1, "Gemm")
     return Work(macs=m * n * k, kind="matmul")
 
 
@@ -220,11 +226,7 @@ def _qlinear_matmul(c: Ctx) -> Work:
 
 def _qgemm(c: Ctx) -> Work:
     """com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp."""
-    a, b = c.shape(0), c.shape(3)
-    if len(a) != 2 or len(b) != 2:
-        raise Uncountable("QGemm operands must be 2-D")
-    m, k = (a[1], a[0]) if c.attr("transA", 0) else (a[0], a[1])
-    n = b[0] if c.attr("transB", 0) else b[1]
+    m, n, k = _gemm_dims(c, 0, 3, "QGemm")
     requantize = 2 * m * n if c.has(7) else 0  # no y_scale: the output stays float
     return Work(macs=m * n * k, elementwise_ops=requantize, kind="matmul")
 
