@@ -18,10 +18,11 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
+from edgebench.v1 import agent_pb2 as pb
+
 from . import __version__
 from .job_files import META_FILE, RESULT_FILE, SPEC_FILE
 from .model_store import ModelStore
-from .proto import agent_pb2 as pb
 from .worker_runner import WorkerRun, describe_exit, last_error_line
 
 TERMINAL_STATES = frozenset(

@@ -14,7 +14,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .proto import agent_pb2 as pb
+from edgebench.v1 import agent_pb2 as pb
+
 from .sensors import (
     KIND_ENERGY,
     KIND_FREQUENCY,

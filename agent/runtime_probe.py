@@ -41,7 +41,7 @@ def probe_here() -> list[RuntimeReport]:
 def probe_in_child(timeout_s: float = 120.0) -> list[RuntimeReport]:
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "agent.runtime_probe"], capture_output=True, text=True, timeout=timeout_s,
+            [sys.executable, "-m", "edgebench.agent.runtime_probe"], capture_output=True, text=True, timeout=timeout_s,
             check=False,
         )
         rows = json.loads(out.stdout)

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from edgebench.v1 import agent_pb2 as pb
+from edgebench.v1 import agent_pb2_grpc
+
 from . import API_VERSION, __version__
 from .auth import TokenAuthInterceptor
 from .board import read_identity
 from .jobs import JobLimits, JobManager, JobNotFinished, QueueFull, UnknownJob
-from .model_store import ModelStore, UploadError, check_sha256
 from .measurement import JobMeasurement, MeasureSettings
-from .proto import agent_pb2 as pb
-from .proto import agent_pb2_grpc
+from .model_store import ModelStore, UploadError, check_sha256
 from .runtime_probe import RuntimeReport, probe_in_child
 from .sensors import SensorConfig, SensorSet, discover_all
 from .tls import TlsFiles, server_credentials

@@ -14,10 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+from edgebench.v1 import agent_pb2 as pb
+
 from .inputs import build_feeds
 from .job_files import SPEC_FILE, WORKER_CONFIG_FILE, WORKER_RESULT_FILE
 from .procmem import read_proc_memory, reset_peak_rss
-from .proto import agent_pb2 as pb
 from .runtimes import LoadOptions, ModelError, get_runtime
 from .stats import summarize_latency
 

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgebench.v1 import agent_pb2 as pb
+
 from .job_files import WORKER_CONFIG_FILE, WORKER_RESULT_FILE, WORKER_STDERR_FILE
-from .proto import agent_pb2 as pb
 
 STDERR_TAIL_BYTES = 4096
 
@@ -49,7 +50,7 @@ class WorkerRun:
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "agent.worker", str(job_dir)],
+            [sys.executable, "-m", "edgebench.agent.worker", str(job_dir)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._stderr,

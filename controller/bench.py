@@ -9,7 +9,7 @@ from pathlib import Path
 
 from google.protobuf import json_format
 
-from agent.proto import agent_pb2 as pb
+from edgebench.v1 import agent_pb2 as pb
 
 from .calibration.choose import ProfileChoice, choose_profile
 from .calibration.predicted import predicted_for_run
@@ -66,7 +66,9 @@ def connect(target: Target, connect_timeout_s: float = 10.0) -> Iterator[AgentCl
         with start_local_agent() as local, AgentClient(local.address, connect_timeout_s) as client:
             yield client
     else:
-        from .targets_config import credentials_for  # the token and TLS stored for this target, or given as flags
+        from .targets_config import (
+            credentials_for,  # the token and TLS stored for this target, or given as flags
+        )
 
         with AgentClient(target.grpc_address, connect_timeout_s, credentials_for(target)) as client:
             yield client

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent import DEFAULT_PORT, __version__
+from edgebench.agent import DEFAULT_PORT, __version__
 
 from . import store_cli
 from .errors import ControllerError

@@ -12,11 +12,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from agent import API_VERSION, DEFAULT_PORT
-from agent.auth import METADATA_KEY, SCHEME
-from agent.model_store import file_sha256
-from agent.proto import agent_pb2 as pb
-from agent.proto import agent_pb2_grpc
+from edgebench.agent import API_VERSION, DEFAULT_PORT
+from edgebench.agent.auth import METADATA_KEY, SCHEME
+from edgebench.agent.model_store import file_sha256
+from edgebench.v1 import agent_pb2 as pb
+from edgebench.v1 import agent_pb2_grpc
 
 from .errors import AgentUnreachable, AgentVersionError, ControllerError
 from .targets_config import AgentCredentials

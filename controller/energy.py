@@ -12,7 +12,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from agent.proto import agent_pb2 as pb
+from edgebench.v1 import agent_pb2 as pb
 
 TOP_KEYS = ("power_avg_w", "power_idle_w", "energy_j_per_inference", "energy_j_per_inference_above_idle",
             "power_source", "temp_max_c", "throttled")

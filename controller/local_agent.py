@@ -54,7 +54,7 @@ def start_local_agent(state_dir: str | None = None, extra_args: list[str] | None
     """Start `python -m agent.cli` on a free loopback port (another interpreter may be given)."""
     own = state_dir is None
     state = Path(state_dir or tempfile.mkdtemp(prefix="edgebench-local-"))
-    cmd = [python, "-m", "agent.cli", "--listen", "127.0.0.1:0", "--state-dir", str(state),
+    cmd = [python, "-m", "edgebench.agent.cli", "--listen", "127.0.0.1:0", "--state-dir", str(state),
            *(extra_args or [])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})

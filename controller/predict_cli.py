@@ -14,10 +14,17 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from .costmodel import CONVENTIONS, CostModelError, Prediction, analyze_model, list_profiles
-from .costmodel import parse_input_shapes, predict_cost
-from .costmodel.reader import ZOO_PREFIX, input_names, resolve_model
 from .calibration.choose import load_device
+from .costmodel import (
+    CONVENTIONS,
+    CostModelError,
+    Prediction,
+    analyze_model,
+    list_profiles,
+    parse_input_shapes,
+    predict_cost,
+)
+from .costmodel.reader import ZOO_PREFIX, input_names, resolve_model
 from .costmodel.report import device_line, footnote, node_table, op_type_table, summary_table
 
 _MODEL_SUFFIXES = (".onnx", ".tflite")

@@ -5,7 +5,7 @@ import sys
 import time
 from typing import TextIO
 
-from agent.proto import agent_pb2 as pb
+from edgebench.v1 import agent_pb2 as pb
 
 BAR_WIDTH = 24
 

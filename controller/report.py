@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from agent import __version__
+from edgebench.agent import __version__
 
 from .energy import TRACE_HEADER
 from .records import SCHEMA, RunRecord

@@ -3,14 +3,13 @@ nothing fetched) with the latency distribution of each benchmark, measured again
 temperature trace of recent runs, and each benchmark's trend over the nights with regressions marked."""
 from __future__ import annotations
 
-from .atomic_write import write_atomic
-
 import time
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
 from . import charts
+from .atomic_write import write_atomic
 from .history import board_name, when
 from .store import RunFilter, Store, StoredRun, open_store
 

@@ -2,8 +2,6 @@
 system units) or as a crontab line. The fleet and suite files are checked now, not at 2 AM."""
 from __future__ import annotations
 
-from .atomic_write import write_atomic
-
 import argparse
 import os
 import re
@@ -12,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic_write import write_atomic
 from .errors import ControllerError
 from .store import default_data_dir, resolve_url
 
@@ -106,7 +105,7 @@ def build_schedule(args: argparse.Namespace) -> Schedule:
     html = str(Path(args.html).resolve()) if args.html else str(out_dir / "report.html")
     # The store is named explicitly: a system unit runs as another user, with another default data dir.
     db_arg = args.db or f"sqlite://{resolve_url(None).target}"
-    argv = [sys.executable, "-m", "controller.cli", "regress", "--fleet", str(Path(args.fleet).resolve()),
+    argv = [sys.executable, "-m", "edgebench.controller.cli", "regress", "--fleet", str(Path(args.fleet).resolve()),
             "--suite", str(Path(args.suite).resolve()), "--db", db_arg, "--junit", junit, "--html", html]
     if args.baseline:
         argv += ["--baseline", args.baseline]

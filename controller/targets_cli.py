@@ -13,7 +13,6 @@ from . import targets_config
 from .errors import ControllerError
 from .target import parse_target
 
-
 # ----------------------------------------------------------------------------- connection flags
 
 def add_connection_flags(p: argparse.ArgumentParser) -> None:

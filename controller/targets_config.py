@@ -9,8 +9,6 @@ folders are private to the user (0600 / 0700) and replaced atomically.
 """
 from __future__ import annotations
 
-from .atomic_write import write_atomic
-
 import json
 import os
 import re
@@ -19,8 +17,9 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from agent import DEFAULT_PORT
+from edgebench.agent import DEFAULT_PORT
 
+from .atomic_write import write_atomic
 from .errors import ControllerError
 from .target import Target, parse_target
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.proto import agent_pb2 as pb
+from edgebench.v1 import agent_pb2 as pb
 
 from .client import AgentClient, UploadOutcome
 from .errors import ControllerError

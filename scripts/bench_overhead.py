@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.procmem import read_proc_memory  # noqa: E402
-from agent.proto import agent_pb2 as pb  # noqa: E402
-from controller.client import AgentClient  # noqa: E402
-from controller.local_agent import start_local_agent  # noqa: E402
-from controller.models import resolve_model, runtime_for  # noqa: E402
+from edgebench.agent.procmem import read_proc_memory  # noqa: E402
+from edgebench.controller.client import AgentClient  # noqa: E402
+from edgebench.controller.local_agent import start_local_agent  # noqa: E402
+from edgebench.controller.models import resolve_model, runtime_for  # noqa: E402
+from edgebench.v1 import agent_pb2 as pb  # noqa: E402
 
 # The bare loop: the runtime's own API and nothing else, timed exactly like the worker times it.
 BARE_LOOP = r"""
@@ -76,8 +76,8 @@ def agent_median_ms(client: AgentClient, sha: str, name: str, runtime: str, thre
 
 def idle_agent_figures() -> tuple[float, float, float]:
     """Start-up to listening, start-up to SERVING health, and idle RSS after a Describe."""
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
     import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     t0 = time.perf_counter()
     with start_local_agent() as agent:

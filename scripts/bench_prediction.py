@@ -32,7 +32,7 @@ CALIBRATION_SUBSET = ["mobilenet_v2", "resnet18", "shufflenet_v2_x1_0", "efficie
 
 
 def evaluation_models() -> list[str]:
-    from controller import zoo
+    from edgebench.controller import zoo
 
     return [e.name for e in zoo.list_models()
             if e.format == "onnx" and e.suite in ("reference", "heldout") and e.name not in CALIBRATION_SUBSET]
@@ -43,7 +43,7 @@ def share(errors: list[float], bound: float) -> float:
 
 
 def time_predict(path: str, profile) -> tuple[float, int]:
-    from controller.costmodel import predict_model
+    from edgebench.controller.costmodel import predict_model
 
     times = []
     for _ in range(3):
@@ -85,8 +85,8 @@ def main() -> int:
         tmp = tempfile.TemporaryDirectory(prefix="edgebench-bench-prediction-")
         os.environ["EDGEBENCH_DATA_DIR"] = tmp.name
 
-    from controller.bench import BenchOptions, run_bench
-    from controller.calibration.run import CalibrateOptions, calibrate, summary
+    from edgebench.controller.bench import BenchOptions, run_bench
+    from edgebench.controller.calibration.run import CalibrateOptions, calibrate, summary
 
     t0 = time.perf_counter()
     cal = calibrate(CalibrateOptions("local", threads=[args.threads] if args.threads else [],
@@ -125,7 +125,7 @@ def main() -> int:
     print(f"machine load average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
           "(other processes share the cores: measured latencies move with them)")
 
-    from controller import zoo
+    from edgebench.controller import zoo
 
     path = str(zoo.resolve("zoo:resnet50"))  # built once; building is not part of predict's time
     seconds, macs = time_predict(path, cal.profile)

@@ -25,9 +25,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from controller.regress.baseline import BaselineSpec, find_baseline  # noqa: E402
-from controller.regress.verdict import compare_samples  # noqa: E402
-from controller.store import NewRun, RunFilter, Verdict, open_store  # noqa: E402
+from edgebench.controller.regress.baseline import BaselineSpec, find_baseline  # noqa: E402
+from edgebench.controller.regress.verdict import compare_samples  # noqa: E402
+from edgebench.controller.store import NewRun, RunFilter, Verdict, open_store  # noqa: E402
 
 BOARDS, MODELS, RUNTIMES, THREADS = 10, 25, ("onnxruntime", "tflite"), (1, 4)
 BATCH = 1000
@@ -140,7 +140,7 @@ def bench_backend(name: str, url: str, n: int, samples: int) -> list[tuple[str, 
             compare_samples(current, base.samples)
         rows.append((f"regress comparisons for one night ({len(night_keys)} benchmarks)",
                      f"{time.perf_counter() - began:.2f} s"))
-    cli = [sys.executable, "-m", "controller.cli", "history", "--db", url, "--model", "model_07", "--limit", "20"]
+    cli = [sys.executable, "-m", "edgebench.controller.cli", "history", "--db", url, "--model", "model_07", "--limit", "20"]
     seconds, _ = timed(lambda: subprocess.run(cli, capture_output=True, check=True, cwd=ROOT), repeat=3)
     rows.append(("`controller history --model model_07` (whole command)", f"{seconds * 1000:.0f} ms"))
     return rows

@@ -1,27 +1,25 @@
 #!/usr/bin/env python3
-"""Generate the Python gRPC stubs in agent/proto/ from protos/.
+"""Generate the Python gRPC stubs beside the .proto files in protos/ (installed as `edgebench.v1`).
 
 Run after editing a .proto:   python scripts/gen_protos.py
 Check they are current (CI):  python scripts/gen_protos.py --check
 
-The stubs are committed so a board installs without grpcio-tools. protoc writes absolute imports
-(`from edgebench.v1 import agent_pb2`); we rewrite them to relative ones so the stubs live inside `agent`.
+The stubs are committed so a board installs without grpcio-tools. protoc's absolute imports
+(`from edgebench.v1 import agent_pb2`) are right as they are: protos/edgebench/v1 is the package `edgebench.v1`,
+which the agent and the controller both import.
 """
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "protos"
-OUT_DIR = ROOT / "agent" / "proto"
+OUT_DIR = PROTO_ROOT / "edgebench" / "v1"
 PROTOS = ["edgebench/v1/agent.proto"]
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
-
-_ABSOLUTE_IMPORT = re.compile(r"^from edgebench\.v1 import (\w+_pb2)", re.MULTILINE)
 
 
 def generate(out_dir: Path) -> list[Path]:
@@ -44,7 +42,7 @@ def generate(out_dir: Path) -> list[Path]:
         for produced in sorted(Path(tmp).rglob("*")):
             if not produced.name.endswith(GENERATED_SUFFIXES):
                 continue
-            text = _ABSOLUTE_IMPORT.sub(r"from . import \1", produced.read_text())
+            text = produced.read_text()
             target = out_dir / produced.name
             target.write_text(text)
             written.append(target)

@@ -13,7 +13,7 @@ from pathlib import Path
 # Runnable from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controller.zoo import build, get, list_models  # noqa: E402
+from edgebench.controller.zoo import build, get, list_models  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

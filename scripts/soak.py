@@ -20,10 +20,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.proto import agent_pb2 as pb  # noqa: E402
-from controller import zoo  # noqa: E402
-from controller.client import AgentClient  # noqa: E402
-from controller.local_agent import start_local_agent  # noqa: E402
+from edgebench.controller import zoo  # noqa: E402
+from edgebench.controller.client import AgentClient  # noqa: E402
+from edgebench.controller.local_agent import start_local_agent  # noqa: E402
+from edgebench.v1 import agent_pb2 as pb  # noqa: E402
 
 
 def slope_per_hour(points: list[tuple[float, float]]) -> float:

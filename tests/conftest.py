@@ -22,7 +22,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 def run_controller(*args: str, timeout: float = 300, check_rc: int | None = None) -> subprocess.CompletedProcess:
     """The controller exactly as a user runs it: a separate process, real arguments."""
-    proc = subprocess.run([sys.executable, "-m", "controller.cli", *args], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "edgebench.controller.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
     if check_rc is not None:
         assert proc.returncode == check_rc, f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
@@ -37,7 +37,7 @@ def bench_json(*args: str, check_rc: int | None = 0, timeout: float = 300) -> di
 @pytest.fixture(scope="session")
 def agent(tmp_path_factory: pytest.TempPathFactory):
     """One real agent for the session, on a free loopback port."""
-    from controller.local_agent import start_local_agent
+    from edgebench.controller.local_agent import start_local_agent
 
     state = tmp_path_factory.mktemp("agent-state")
     with start_local_agent(str(state)) as running:
@@ -46,7 +46,7 @@ def agent(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def client(agent):
-    from controller.client import AgentClient
+    from edgebench.controller.client import AgentClient
 
     with AgentClient(agent.address) as c:
         yield c
@@ -54,13 +54,13 @@ def client(agent):
 
 @pytest.fixture(scope="session")
 def tiny_onnx() -> Path:
-    from controller import zoo
+    from edgebench.controller import zoo
 
     return zoo.resolve("zoo:tiny_cnn")
 
 
 @pytest.fixture(scope="session")
 def tiny_tflite() -> Path:
-    from controller import zoo
+    from edgebench.controller import zoo
 
     return zoo.resolve("zoo:tiny_cnn_tflite")

@@ -17,6 +17,6 @@ def test_generated_stubs_are_current():
 
 def test_stubs_import_without_grpc_tools():
     # A board installs without grpcio-tools: the stubs must stand alone.
-    code = "import sys; sys.modules['grpc_tools'] = None; from agent.proto import agent_pb2_grpc; print('ok')"
+    code = "import sys; sys.modules['grpc_tools'] = None; from edgebench.v1 import agent_pb2_grpc; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "ok", out.stderr

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent import DEFAULT_PORT
-from agent.inputs import ID_UPPER_BOUND, ResolvedInput, make_input, resolve_shapes
-from agent.runtimes.base import ModelError, TensorSpec
-from agent.stats import summarize_latency
-from controller.target import TargetError, parse_target
+from edgebench.agent import DEFAULT_PORT
+from edgebench.agent.inputs import ID_UPPER_BOUND, ResolvedInput, make_input, resolve_shapes
+from edgebench.agent.runtimes.base import ModelError, TensorSpec
+from edgebench.agent.stats import summarize_latency
+from edgebench.controller.target import TargetError, parse_target
 
 
 @pytest.mark.parametrize("text,host,port,user", [

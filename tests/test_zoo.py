@@ -16,7 +16,7 @@ import onnxruntime as ort
 import pytest
 from onnx import shape_inference
 
-from controller import zoo
+from edgebench.controller import zoo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -346,7 +346,7 @@ def test_tflite_twins_compute_the_onnx_function():
 
 def test_tflite_builder_explains_missing_litert():
     code = ("import sys; sys.modules['ai_edge_litert'] = None\n"
-            "from controller import zoo\n"
+            "from edgebench.controller import zoo\n"
             "zoo.build_bytes('tiny_cnn')\n"  # ONNX needs no LiteRT
             "try:\n    zoo.build_bytes('tiny_cnn_tflite')\n"
             "except RuntimeError as e:\n    print(e)\n")
@@ -468,7 +468,7 @@ def test_concurrent_resolves_never_expose_a_partial_file(tmp_path):
     stop = tmp_path / "stop"
     reader = subprocess.Popen([sys.executable, "-c", _READER, str(target), want, str(stop)],
                               stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    code = f"from controller import zoo; print(zoo.resolve('zoo:mobilenet_v2', {str(cache)!r}))"
+    code = f"from edgebench.controller import zoo; print(zoo.resolve('zoo:mobilenet_v2', {str(cache)!r}))"
     writers = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
                for _ in range(3)]
     outputs = [w.communicate(timeout=120)[0].strip() for w in writers]

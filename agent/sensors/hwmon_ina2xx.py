@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import os
 
-from .base import KIND_POWER, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns, unique_name
+from .base import (
+    KIND_POWER,
+    Discovery,
+    Reading,
+    Sensor,
+    SensorConfig,
+    SensorInfo,
+    absent,
+    now_ns,
+    unique_name,
+)
 from .sysfs import ReadError, SysfsAttr, read_once, read_once_or_none, sorted_glob
 
 INA2XX_CHIPS = ("ina219", "ina220", "ina226", "ina230", "ina231", "ina260")

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import os
 
-from .base import KIND_POWER, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns, unique_name
+from .base import (
+    KIND_POWER,
+    Discovery,
+    Reading,
+    Sensor,
+    SensorConfig,
+    SensorInfo,
+    absent,
+    now_ns,
+    unique_name,
+)
 from .hwmon_ina2xx import TOTAL_RAILS, with_total
 from .sysfs import ReadError, SysfsAttr, read_once_or_none, sorted_glob
 

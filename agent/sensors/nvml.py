@@ -11,7 +11,17 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from .base import KIND_ENERGY, KIND_POWER, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns
+from .base import (
+    KIND_ENERGY,
+    KIND_POWER,
+    Discovery,
+    Reading,
+    Sensor,
+    SensorConfig,
+    SensorInfo,
+    absent,
+    now_ns,
+)
 
 NAME = "nvml"
 NOTE_POWER = "nvmlDeviceGetPowerUsage is a 1 s average on Ampere and newer (except GA100): peaks are smoothed"

@@ -12,8 +12,8 @@ coverage, and its power figures are withheld below `min_coverage`.
 from __future__ import annotations
 
 import statistics
-from itertools import pairwise
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Mapping
 
 from .base import KIND_ENERGY, KIND_FREQUENCY, KIND_POWER, KIND_THERMAL, KIND_THROTTLE, Reading, Trace

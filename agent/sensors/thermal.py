@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import os
 
-from .base import KIND_THERMAL, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns, unique_name
+from .base import (
+    KIND_THERMAL,
+    Discovery,
+    Reading,
+    Sensor,
+    SensorConfig,
+    SensorInfo,
+    absent,
+    now_ns,
+    unique_name,
+)
 from .sysfs import ReadError, SysfsAttr, read_once_or_none, sorted_glob
 
 NAME = "thermal"

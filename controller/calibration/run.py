@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.proto import agent_pb2 as pb
+from edgebench.v1 import agent_pb2 as pb
 
 from ..costmodel import DeviceProfile, Figure, analyze_model, load_profile, predict_cost
 from ..costmodel.profiles import profile_from_dict
@@ -24,7 +24,12 @@ from ..records import board_record
 from ..target import parse_target
 from .choose import builtin_for_board
 from .fit import (
-    fit_bandwidth_scale, fit_efficiency, normalize_to_peak, samples_from, scale_measured, scale_memory,
+    fit_bandwidth_scale,
+    fit_efficiency,
+    normalize_to_peak,
+    samples_from,
+    scale_measured,
+    scale_memory,
 )
 from .microbench import DISPATCH_CHAIN, dispatch_model, kernels_model
 from .opjoin import join_profile

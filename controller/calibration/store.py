@@ -1,12 +1,11 @@
 """Calibrated profiles on disk: one JSON per board fingerprint under the user's data dir."""
 from __future__ import annotations
 
-from ..atomic_write import write_atomic
-
 import json
 import os
 from pathlib import Path
 
+from ..atomic_write import write_atomic
 from ..costmodel import CostModelError, DeviceProfile
 from ..costmodel.profiles import profile_from_dict
 

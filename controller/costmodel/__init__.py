@@ -1,6 +1,6 @@
 """Static cost model: what a model should cost on a board, from its graph and the board's profile.
 
-    from controller.costmodel import predict_model
+    from edgebench.controller.costmodel import predict_model
     p = predict_model("mobilenet_v2.onnx", "rpi4", input_shapes={"input": [1, 3, 224, 224]})
     p.model.macs, p.predicted_latency_ms, p.to_dict()
 

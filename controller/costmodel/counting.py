@@ -19,7 +19,6 @@ from .costs import NodeCost
 from .ir import QUANTIZED_DTYPES, Graph, Node, Tensor
 from .op_common import Ctx, Uncountable, Work
 
-
 # ---------------------------------------------------------------------------------------------- parameters
 
 def param_slots(graph: Graph, node: Node, constants: set[str] | frozenset[str] = frozenset()) -> list[int]:

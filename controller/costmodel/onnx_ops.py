@@ -6,8 +6,19 @@ from typing import Callable
 
 from . import op_tables as T
 from .op_common import (
-    Ctx, Uncountable, Work, conv_output_spatial, conv_variant, data_movement, interp_ops, matmul_macs, onnx_window,
-    per_input, per_output, reduce_op, variadic,
+    Ctx,
+    Uncountable,
+    Work,
+    conv_output_spatial,
+    conv_variant,
+    data_movement,
+    interp_ops,
+    matmul_macs,
+    onnx_window,
+    per_input,
+    per_output,
+    reduce_op,
+    variadic,
 )
 
 

@@ -8,9 +8,9 @@ from typing import Any, Iterator
 from .analysis import analyze
 from .costs import ModelCost, NodeCost
 from .errors import CostModelError
+from .fusion import ALIAS_OPS, runtime_fusions
 from .profiles import DeviceProfile, load_profile
 from .reader import ZOO_PREFIX, malformed, read_model, resolve_model
-from .fusion import ALIAS_OPS, runtime_fusions
 from .roofline import NodeTime, effective_threads, node_time
 from .shapes import InputShapes
 

@@ -8,7 +8,6 @@ from .errors import CostModelError
 from .ir import Graph
 from .shapes import InputShapes
 
-
 ZOO_PREFIX = "zoo:"
 
 
@@ -18,7 +17,7 @@ def resolve_model(ref: str | os.PathLike[str]) -> Path:
     if not text.startswith(ZOO_PREFIX):
         return Path(ref)
     try:
-        from controller.zoo import resolve  # noqa: PLC0415  (heavy, and optional for this package)
+        from edgebench.controller.zoo import resolve  # noqa: PLC0415  (heavy, and optional for this package)
     except ImportError as exc:
         raise CostModelError(f"{text}: zoo references need controller.zoo, which is not available") from exc
     try:

@@ -6,7 +6,15 @@ from typing import Callable, Sequence
 
 from . import op_tables as T
 from .op_common import (
-    Ctx, Uncountable, Work, conv_output_spatial, conv_variant, data_movement, interp_ops, matmul_macs, per_input,
+    Ctx,
+    Uncountable,
+    Work,
+    conv_output_spatial,
+    conv_variant,
+    data_movement,
+    interp_ops,
+    matmul_macs,
+    per_input,
     reduce_op,
 )
 

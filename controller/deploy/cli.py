@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent import DEFAULT_PORT
+from edgebench.agent import DEFAULT_PORT
 
 from .ssh import SshOptions
 

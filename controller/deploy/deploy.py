@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent import __version__
+from edgebench.agent import __version__
 
 from .. import targets_config
 from ..client import AgentAuthError, AgentClient, AgentTLSError, version_tuple

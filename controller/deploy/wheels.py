@@ -11,8 +11,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent import __version__
-from agent.model_store import file_sha256
+from edgebench.agent import __version__
+from edgebench.agent.model_store import file_sha256
 
 from ..errors import ControllerError
 
@@ -77,10 +77,10 @@ def build_wheel(out_dir: Path) -> Path:
             src = Path(tmp) / "src"
             src.mkdir()
             ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-            for name in ("pyproject.toml", "README.md", "LICENSE", "setup.cfg"):
+            for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "setup.cfg"):
                 if (root / name).is_file():
                     shutil.copy2(root / name, src / name)
-            for package in ("agent", "controller"):
+            for package in ("agent", "controller", "protos"):  # the folders setup.py maps onto edgebench.*
                 shutil.copytree(root / package, src / package, ignore=ignore)
             # With setuptools here, no isolated build environment (which would need the package index).
             isolation = ["--no-build-isolation"] if _has_setuptools() else []

@@ -2,13 +2,12 @@
 a regression is a <failure>, an unreachable board or failed run an <error>, a throttled run <skipped>."""
 from __future__ import annotations
 
-from ..atomic_write import write_atomic
-
 import socket
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..atomic_write import write_atomic
 from .run import RegressResult
 
 

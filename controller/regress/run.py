@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from agent.proto import agent_pb2 as pb
+from edgebench.v1 import agent_pb2 as pb
 
 from ..bench import BenchOptions, bench_on_client, connect, plan_models
 from ..client import AgentClient

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from agent import __version__
+from edgebench.agent import __version__
 
 from .backend import Backend, connect
 from .model import RUN_COLUMNS, RunFilter, Session, StoredRun, Verdict

@@ -1,10 +1,10 @@
 """Where zoo files live, and how they get there without anyone seeing half a file."""
 from __future__ import annotations
 
-from ..atomic_write import write_atomic as _write_atomic
-
 import os
 from pathlib import Path
+
+from ..atomic_write import write_atomic as _write_atomic
 
 
 def default_cache_dir() -> Path:

@@ -101,10 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     off.add_argument("--wheelhouse", type=Path, help="the host's wheelhouse cache (default ~/.cache/edgebench/wheelhouse)")
     args = parser.parse_args(argv)
 
-    from controller import targets_config
-    from controller.deploy.deploy import default_wheelhouse
-    from controller.deploy.wheels import BoardPython, build_wheel, download_wheelhouse, write_sha256sums
-    from controller.target import parse_target
+    from edgebench.controller import targets_config
+    from edgebench.controller.deploy.deploy import default_wheelhouse
+    from edgebench.controller.deploy.wheels import (
+        BoardPython,
+        build_wheel,
+        download_wheelhouse,
+        write_sha256sums,
+    )
+    from edgebench.controller.target import parse_target
 
     if not args.boot.is_dir():
         raise SystemExit(f"{args.boot} is not a folder (mount the SD card's boot partition)")

@@ -10,7 +10,7 @@ import onnx
 from ai_edge_litert import schema_py_generated as s
 from onnx import TensorProto, helper, numpy_helper
 
-from controller.costmodel import ModelCost, analyze_model
+from edgebench.controller.costmodel import ModelCost, analyze_model
 
 FLOAT = TensorProto.FLOAT
 

@@ -1,9 +1,9 @@
 """Peak live activation memory on hand-built graphs, checked step by step."""
 from __future__ import annotations
 
-from controller.costmodel import analyze
-from controller.costmodel.ir import Graph, Node, Tensor
-from controller.costmodel.liveness import peak_activation
+from edgebench.controller.costmodel import analyze
+from edgebench.controller.costmodel.ir import Graph, Node, Tensor
+from edgebench.controller.costmodel.liveness import peak_activation
 
 
 def f32(name: str, numel: int, weight: bool = False) -> Tensor:

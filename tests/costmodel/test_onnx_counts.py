@@ -6,7 +6,7 @@ import pytest
 from costmodel_builders import analyze_onnx, node_of, onnx_model, weight
 from onnx import TensorProto, helper
 
-from controller.costmodel.op_common import conv_output_spatial
+from edgebench.controller.costmodel.op_common import conv_output_spatial
 
 F32 = 4  # bytes per float32
 

@@ -6,9 +6,9 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from agent.runtimes.onnxruntime_runtime import _parse_ort_profile
-from controller.calibration.opjoin import join_profile
-from controller.costmodel import analyze_model, load_profile, predict_cost
+from edgebench.agent.runtimes.onnxruntime_runtime import _parse_ort_profile
+from edgebench.controller.calibration.opjoin import join_profile
+from edgebench.controller.costmodel import analyze_model, load_profile, predict_cost
 
 
 def _residual_block(path):

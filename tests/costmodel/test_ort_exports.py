@@ -6,11 +6,11 @@ import collections
 import numpy as np
 import pytest
 
-from controller.costmodel import analyze_model
+from edgebench.controller.costmodel import analyze_model
 
 ort = pytest.importorskip("onnxruntime")
 quantization = pytest.importorskip("onnxruntime.quantization")
-zoo = pytest.importorskip("controller.zoo")
+zoo = pytest.importorskip("edgebench.controller.zoo")
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 from costmodel_builders import onnx_model, save, weight
 from onnx import helper
 
-from controller.costmodel import load_profile, predict_model
-from controller.costmodel.profiles import profile_from_dict
+from edgebench.controller.costmodel import load_profile, predict_model
+from edgebench.controller.costmodel.profiles import profile_from_dict
 
 MODEL_KEYS = {
     "macs", "flops", "elementwise_ops", "params", "memory_access_bytes", "weight_bytes", "peak_activation_bytes",

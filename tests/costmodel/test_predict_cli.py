@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def predict(*args: str) -> subprocess.CompletedProcess:
     # The console script once `predict` is wired into controller/cli.py; the module's own entry until then.
-    from controller import cli
+    from edgebench.controller import cli
 
     wired = "predict_cli" in Path(cli.__file__).read_text()
-    entry = ["-m", "controller.cli"] if wired else ["-m", "controller.predict_cli"]
+    entry = ["-m", "edgebench.controller.cli"] if wired else ["-m", "edgebench.controller.predict_cli"]
     return subprocess.run([sys.executable, *entry, "predict", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=120)
 

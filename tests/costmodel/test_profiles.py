@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from controller.costmodel import CostModelError, list_profiles, load_profile
-from controller.costmodel.profiles import DTYPES, profile_from_dict
+from edgebench.controller.costmodel import CostModelError, list_profiles, load_profile
+from edgebench.controller.costmodel.profiles import DTYPES, profile_from_dict
 
 REQUIRED_BOARDS = {"rpi4", "rpi5", "jetson-nano", "jetson-orin-nano", "x86-host"}
 

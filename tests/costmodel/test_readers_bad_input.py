@@ -6,7 +6,12 @@ import pytest
 from costmodel_builders import analyze_onnx, node_of, onnx_model, save, weight
 from onnx import TensorProto, helper
 
-from controller.costmodel import CostModelError, analyze_model, parse_input_shape, parse_input_shapes
+from edgebench.controller.costmodel import (
+    CostModelError,
+    analyze_model,
+    parse_input_shape,
+    parse_input_shapes,
+)
 
 
 def dynamic_conv_model() -> onnx.ModelProto:

@@ -6,7 +6,7 @@ import pytest
 from ai_edge_litert import schema_py_generated as s
 from costmodel_builders import TfliteBuilder, conv_options, depthwise_options, node_of, pool_options
 
-from controller.costmodel import CostModelError, analyze_model
+from edgebench.controller.costmodel import CostModelError, analyze_model
 
 RELU6 = s.ActivationFunctionType.RELU6
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from controller.costmodel import analyze_model
+from edgebench.controller.costmodel import analyze_model
 
-zoo = pytest.importorskip("controller.zoo")
+zoo = pytest.importorskip("edgebench.controller.zoo")
 
 # torchvision's published figures (GFLOPS column = GMACs of conv and linear layers).
 TORCHVISION_GMACS = {

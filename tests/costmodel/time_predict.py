@@ -23,10 +23,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from controller.costmodel.reader import resolve_model
+    from edgebench.controller.costmodel.reader import resolve_model
 
     path = resolve_model(args.model)  # build outside the timing: the zoo's build is not predict's cost
-    from controller.costmodel import predict_model
+    from edgebench.controller.costmodel import predict_model
 
     start = time.perf_counter()
     prediction = predict_model(path, args.device)

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Iterator
 
 import grpc
-
 import psutil
 
-from agent.proto import agent_pb2 as pb
-from agent.proto import agent_pb2_grpc
-from controller.client import AgentClient
+from edgebench.controller.client import AgentClient
+from edgebench.v1 import agent_pb2 as pb
+from edgebench.v1 import agent_pb2_grpc
 
 
 def submit(client: AgentClient, model: Path, **spec_fields) -> str:

@@ -9,9 +9,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from agent import API_VERSION, __version__
-from agent.proto import agent_pb2 as pb
-from controller.client import AgentClient
+from edgebench.agent import API_VERSION, __version__
+from edgebench.controller.client import AgentClient
+from edgebench.v1 import agent_pb2 as pb
 from tests.e2e.helpers import submit, wait_for_phase
 from tests.e2e.models import slow_matmul
 
@@ -96,7 +96,7 @@ def test_jobs_run_one_at_a_time_in_order_and_cancel(client, tiny_onnx, tmp_path)
 
 
 def test_queue_limit_answers_resource_exhausted(tmp_path, tiny_onnx):
-    from controller.local_agent import start_local_agent
+    from edgebench.controller.local_agent import start_local_agent
 
     slow = slow_matmul(tmp_path / "slow.onnx")
     with start_local_agent(str(tmp_path / "state"), ["--max-queue", "2"]) as agent, \
@@ -127,12 +127,12 @@ def test_absurd_spec_fields_are_rejected(client, tiny_onnx):
 
 
 def test_agent_listen_default_port_and_cli():
-    from agent.cli import listen_address
-    from agent import DEFAULT_PORT
+    from edgebench.agent import DEFAULT_PORT
+    from edgebench.agent.cli import listen_address
 
     assert listen_address("0.0.0.0") == f"0.0.0.0:{DEFAULT_PORT}"
     assert listen_address("127.0.0.1:9000") == "127.0.0.1:9000"
     assert listen_address("[::1]") == f"[::1]:{DEFAULT_PORT}"
     assert listen_address("::1") == f"[::1]:{DEFAULT_PORT}"
-    out = subprocess.run([sys.executable, "-m", "agent.cli", "--help"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "edgebench.agent.cli", "--help"], capture_output=True, text=True, timeout=60)
     assert str(DEFAULT_PORT) in out.stdout

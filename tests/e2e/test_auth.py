@@ -13,13 +13,13 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from agent.auth import is_loopback_host
-from agent.proto import agent_pb2 as pb
-from agent.proto import agent_pb2_grpc
-from controller.client import AgentClient, AgentTLSError
-from controller.deploy.certs import ensure_target_certs
-from controller.local_agent import start_local_agent
-from controller.targets_config import AgentCredentials, TargetConfig, save
+from edgebench.agent.auth import is_loopback_host
+from edgebench.controller.client import AgentClient, AgentTLSError
+from edgebench.controller.deploy.certs import ensure_target_certs
+from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.targets_config import AgentCredentials, TargetConfig, save
+from edgebench.v1 import agent_pb2 as pb
+from edgebench.v1 import agent_pb2_grpc
 from tests.conftest import ROOT, bench_json, run_controller
 from tests.e2e.helpers import serve_fake_agent
 
@@ -63,7 +63,7 @@ def agent_state(agent) -> tuple[list[str], list[str]]:
 # ----------------------------------------------------------------------------- the listen rule
 
 def run_agent_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "edgebench.agent.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
 
 
@@ -77,8 +77,8 @@ def test_agent_refuses_a_non_loopback_address_without_a_token(tmp_path):
 
 
 def test_listen_rule_accepts_a_token_mutual_tls_or_insecure(token_file, certs, capsys):
-    from agent.cli import build_parser, security_settings
-    from agent.auth import TokenError
+    from edgebench.agent.auth import TokenError
+    from edgebench.agent.cli import build_parser, security_settings
 
     def settings(*argv):
         return security_settings(build_parser().parse_args(["--state-dir", "x", *argv]), "0.0.0.0:47311")
@@ -287,7 +287,7 @@ def test_an_older_agent_is_refused_with_how_to_upgrade(tiny_onnx):
 
 
 def test_version_tuple_orders_releases():
-    from controller.client import version_tuple
+    from edgebench.controller.client import version_tuple
 
     assert version_tuple("0.0.9") < version_tuple("0.1.0") <= version_tuple("0.1.0rc1") < version_tuple("0.10")
     assert version_tuple("") < version_tuple("0.1.0")

@@ -12,9 +12,9 @@ import grpc
 import numpy as np
 import pytest
 
-from agent.proto import agent_pb2 as pb
-from agent.proto import agent_pb2_grpc
-from controller.local_agent import start_local_agent
+from edgebench.controller.local_agent import start_local_agent
+from edgebench.v1 import agent_pb2 as pb
+from edgebench.v1 import agent_pb2_grpc
 
 TOKEN = "attack-tests-token-0123456789abcdef"
 AUTH = [("authorization", f"Bearer {TOKEN}")]

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from agent.proto import agent_pb2 as pb
-from agent.proto import agent_pb2_grpc
+from edgebench.v1 import agent_pb2 as pb
+from edgebench.v1 import agent_pb2_grpc
 from tests.conftest import bench_json, run_controller
 from tests.e2e.helpers import serve_fake_agent, submit, wait_for_phase, worker_processes
 from tests.e2e.models import slow_matmul, unsupported_op
@@ -140,7 +140,7 @@ def test_hung_job_is_killed_at_its_timeout(agent, client, tmp_path):
 
 
 def test_upload_over_the_size_limit(tmp_path, tiny_onnx):
-    from controller.local_agent import start_local_agent
+    from edgebench.controller.local_agent import start_local_agent
 
     limit_mb = 0.001  # ~1 KB: the tiny model is larger
     assert tiny_onnx.stat().st_size > limit_mb * (1 << 20)

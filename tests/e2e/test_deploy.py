@@ -65,8 +65,8 @@ def _fill_wheelhouse(board: NetnsBoard):
     """The board's Python, asked over SSH as deploy asks it; its wheels fetched from this namespace."""
     import tempfile
 
-    from controller.deploy.deploy import parse_report
-    from controller.deploy.wheels import BoardPython, build_wheel, download_wheelhouse
+    from edgebench.controller.deploy.deploy import parse_report
+    from edgebench.controller.deploy.wheels import BoardPython, build_wheel, download_wheelhouse
 
     code = ("import platform; print('EDGEBENCH machine=' + platform.machine()); "
             "print('EDGEBENCH python=' + platform.python_version()); "
@@ -83,7 +83,7 @@ def _fill_wheelhouse(board: NetnsBoard):
 def controller(board: NetnsBoard, env: dict, *args: str, timeout: float = 300,
                check_rc: int | None = None) -> subprocess.CompletedProcess:
     """`controller ARGS` on the test's laptop (the host namespace), as a user runs it."""
-    proc = board.in_host([sys.executable, "-m", "controller.cli", *args], timeout=timeout, check=False, cwd=ROOT,
+    proc = board.in_host([sys.executable, "-m", "edgebench.controller.cli", *args], timeout=timeout, check=False, cwd=ROOT,
                          env=env)
     if check_rc is not None:
         assert proc.returncode == check_rc, f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
@@ -225,7 +225,7 @@ def test_upgrade_killed_half_way_is_repaired(board, env):
     """Kill the controller and its SSH session while pip fills the new environment (a dropped link): the old
     agent keeps serving from the old environment, and the next deploy removes the half-built one."""
     old_pid, old_venv = agent_pid(board), live_venv(board)
-    deploying = board.popen_in_host([sys.executable, "-m", "controller.cli", *deploy_args(board, "--upgrade")],
+    deploying = board.popen_in_host([sys.executable, "-m", "edgebench.controller.cli", *deploy_args(board, "--upgrade")],
                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         half_built = _wait_for_half_built_venv(board, old_venv, timeout_s=240)

@@ -5,12 +5,19 @@ import dataclasses
 
 import pytest
 
-from controller import targets_config
-from controller.deploy.deploy import BoardFacts, DeployError, DeployOptions, check_board, check_space, parse_report
-from controller.deploy.ssh import explain_ssh_failure
-from controller.deploy.wheels import BoardPython, platform_tags
-from controller.errors import ControllerError
-from controller.target import parse_target
+from edgebench.controller import targets_config
+from edgebench.controller.deploy.deploy import (
+    BoardFacts,
+    DeployError,
+    DeployOptions,
+    check_board,
+    check_space,
+    parse_report,
+)
+from edgebench.controller.deploy.ssh import explain_ssh_failure
+from edgebench.controller.deploy.wheels import BoardPython, platform_tags
+from edgebench.controller.errors import ControllerError
+from edgebench.controller.target import parse_target
 
 
 @pytest.fixture(autouse=True)

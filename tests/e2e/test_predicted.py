@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from controller.costmodel import predict_model
+from edgebench.controller.costmodel import predict_model
 from tests.conftest import bench_json, run_controller
 
 MODEL_KEYS = {"macs", "elementwise_ops", "params", "memory_access_bytes", "weight_bytes", "peak_activation_bytes",

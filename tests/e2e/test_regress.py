@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from controller.local_agent import start_local_agent
-from controller.store import NewRun, RunFilter, open_store
+from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.store import NewRun, RunFilter, open_store
 from tests.conftest import run_controller
 from tests.sensors.sensor_fixtures import make_board
 from tests.store import fixtures as store_fixtures

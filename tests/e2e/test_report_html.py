@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from controller.local_agent import start_local_agent
-from controller.store import NewRun, open_store
+from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.store import NewRun, open_store
 from tests.conftest import run_controller
 from tests.sensors.sensor_fixtures import make_board
 
@@ -81,7 +81,7 @@ def report(tmp_path_factory) -> tuple[Path, Path, str]:
         run_controller(*base, check_rc=0)
         run_controller(*base, "--alpha", "1e-300", check_rc=0)
         with open_store(db) as store:
-            last = store.query(__import__("controller.store", fromlist=["RunFilter"]).RunFilter(limit=1))[0]
+            last = store.query(__import__("edgebench.controller.store", fromlist=["RunFilter"]).RunFilter(limit=1))[0]
             fast = store.get(last.id)
             samples = store.samples([last.id])[last.id]
             store.add_runs([NewRun(dict(fast.record, samples_ms=(samples / 4).tolist()), {"git": "fast"})])

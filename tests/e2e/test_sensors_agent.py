@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.proto import agent_pb2 as pb
-from controller.client import AgentClient
-from controller.local_agent import start_local_agent
+from edgebench.controller.client import AgentClient
+from edgebench.controller.local_agent import start_local_agent
+from edgebench.v1 import agent_pb2 as pb
 from tests.e2e.helpers import submit, wait_for_phase
 from tests.sensors.sensor_fixtures import Board, make_board, run_writer
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from agent.job_files import RESULT_FILE, SPEC_FILE
-from agent.proto import agent_pb2 as pb
-from controller.client import AgentClient
+from edgebench.agent.job_files import RESULT_FILE, SPEC_FILE
+from edgebench.controller.client import AgentClient
+from edgebench.v1 import agent_pb2 as pb
 from tests.conftest import ROOT, run_controller
 from tests.e2e.helpers import submit, wait_for_phase
 from tests.e2e.models import slow_matmul
@@ -72,7 +72,7 @@ def test_controller_killed_mid_watch_reattaches_by_job_id(tmp_path):
     slow = slow_matmul(tmp_path / "slow.onnx", n=256)
     with quiet_agent(tmp_path / "state") as agent, AgentClient(agent.address) as client:
         bench = subprocess.Popen(
-            [sys.executable, "-m", "controller.cli", "bench", "--target", agent.address, str(slow), "--threads", "1",
+            [sys.executable, "-m", "edgebench.controller.cli", "bench", "--target", agent.address, str(slow), "--threads", "1",
              "--runs", "1", "--duration", "3", "--warmup", "0", "--no-progress", "--json", "-"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

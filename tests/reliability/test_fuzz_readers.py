@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller import zoo
-from controller.costmodel import CostModelError, ModelCost, analyze_model
+from edgebench.controller import zoo
+from edgebench.controller.costmodel import CostModelError, ModelCost, analyze_model
 from tests.reliability.helpers import scale
 
 SEEDS = {

@@ -12,8 +12,8 @@ import grpc
 import psutil
 import pytest
 
-from agent.proto import agent_pb2 as pb
-from controller.client import AgentClient
+from edgebench.controller.client import AgentClient
+from edgebench.v1 import agent_pb2 as pb
 from tests.reliability.helpers import quiet_agent, scale, wait_until
 
 pytestmark = pytest.mark.slow

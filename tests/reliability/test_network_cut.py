@@ -30,7 +30,7 @@ def netboard(tmp_path_factory: pytest.TempPathFactory):
     state = tmp_path_factory.mktemp("netcut-state")
     log = open(state.parent / "agent.log", "w")  # noqa: SIM115 - open for the agent's lifetime
     agent = subprocess.Popen(
-        ["ip", "netns", "exec", board.board_ns, sys.executable, "-m", "agent.cli", "--listen",
+        ["ip", "netns", "exec", board.board_ns, sys.executable, "-m", "edgebench.agent.cli", "--listen",
          f"{BOARD_ADDR}:{PORT}", "--state-dir", str(state), "--insecure"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
@@ -54,7 +54,7 @@ def link(board: NetnsBoard, up: bool) -> None:
 
 
 def bench_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "controller.cli", "bench", "--target", BOARD_ADDR, *args, "--threads", "1",
+    return [sys.executable, "-m", "edgebench.controller.cli", "bench", "--target", BOARD_ADDR, *args, "--threads", "1",
             "--json", "-", "--no-progress", "--no-store"]
 
 
@@ -94,7 +94,7 @@ def test_watch_survives_a_cut_longer_than_keepalive(netboard, tiny_onnx):
 
 
 def test_upload_cut_midway_fails_clearly_and_restarts_cleanly(netboard):
-    from controller import zoo
+    from edgebench.controller import zoo
 
     model = zoo.resolve("zoo:mobilenet_v2")  # ~14 MB: ~14 s through an 8 Mbit/s link
     models_dir: Path = netboard.agent_state / "models"

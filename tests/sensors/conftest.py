@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
-
 from sensor_fixtures import Board, make_board
 
 

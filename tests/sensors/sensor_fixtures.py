@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.sensors import SensorConfig
+from edgebench.agent.sensors import SensorConfig
 
 BOARDS = Path(__file__).resolve().parent.parent / "fixtures" / "boards"
 HERE = Path(__file__).resolve().parent

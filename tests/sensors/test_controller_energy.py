@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from agent.proto import agent_pb2 as pb
-from controller.energy import TOP_KEYS, energy_cells, energy_json, energy_notes, write_trace
+from edgebench.controller.energy import TOP_KEYS, energy_cells, energy_json, energy_notes, write_trace
+from edgebench.v1 import agent_pb2 as pb
 
 
 def _result() -> pb.JobResult:

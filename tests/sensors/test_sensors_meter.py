@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from agent.sensors import Sampler, SensorConfig, external_meter, now_ns, summarize
-from agent.sensors.external_meter import parse_meter_line
+from edgebench.agent.sensors import Sampler, SensorConfig, external_meter, now_ns, summarize
+from edgebench.agent.sensors.external_meter import parse_meter_line
 
 
 class LineServer:

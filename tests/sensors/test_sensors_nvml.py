@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.sensors import SensorConfig, nvml
+from edgebench.agent.sensors import SensorConfig, nvml
 
 FAKE = Path(__file__).resolve().parent.parent / "fixtures" / "pynvml_fake"
 

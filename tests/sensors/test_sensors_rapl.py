@@ -9,11 +9,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-from agent.sensors import SensorConfig, rapl
-from agent.sensors.rapl import unfold
-
 from sensor_fixtures import make_board
+
+from edgebench.agent.sensors import SensorConfig, rapl
+from edgebench.agent.sensors.rapl import unfold
 
 MAX = 262143328850
 PKG = "sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/energy_uj"

@@ -12,20 +12,23 @@ import time
 from itertools import pairwise
 
 import pytest
+from sensor_fixtures import run_writer
 
-from agent.sensors import (
+from edgebench.agent.sensors import (
     Reading,
     Sampler,
     Sensor,
     SensorInfo,
     discover_all,
+    hwmon_ina2xx,
     idle_baseline,
     now_ns,
+    rapl,
+    rpi_pmic,
+    rpi_vcgencmd,
     summarize,
+    thermal,
 )
-from agent.sensors import hwmon_ina2xx, rapl, rpi_pmic, rpi_vcgencmd, thermal
-
-from sensor_fixtures import run_writer
 
 PKG = "sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/energy_uj"
 INA = "sys/class/hwmon/hwmon2/power1_input"

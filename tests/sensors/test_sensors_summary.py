@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.sensors import Reading, SensorInfo, ThrottleState, Trace, idle_baseline, summarize
+from edgebench.agent.sensors import Reading, SensorInfo, ThrottleState, Trace, idle_baseline, summarize
 
 S = 1_000_000_000  # ns per s
 MS = 1_000_000

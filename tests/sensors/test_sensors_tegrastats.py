@@ -6,8 +6,8 @@ from itertools import pairwise
 
 import pytest
 
-from agent.sensors import tegrastats
-from agent.sensors.tegrastats import parse_tegrastats_line
+from edgebench.agent.sensors import tegrastats
+from edgebench.agent.sensors.tegrastats import parse_tegrastats_line
 
 JP4 = ("RAM 2462/3964MB (lfb 2x4MB) SWAP 362/1982MB (cached 6MB) CPU [53%@1479,42%@1479,45%@1479,35%@1479] "
        "EMC_FREQ 0% GR3D_FREQ 9% PLL@23.5C CPU@26C PMIC@100C GPU@24C AO@28.5C thermal@24.75C "
@@ -171,7 +171,7 @@ def _tegrastats_children() -> list:
 
 
 def test_three_sensors_share_one_process_that_ends_with_the_sampler(board):
-    from agent.sensors import Sampler, discover_all
+    from edgebench.agent.sensors import Sampler, discover_all
 
     b = board("orin-nano-jp6")
     found = discover_all(b.config, sources=[tegrastats])

@@ -5,9 +5,8 @@ import time
 
 import pytest
 
-from agent.sensors import ThrottleState, discover_all
-from agent.sensors import rpi_pmic, rpi_vcgencmd
-from agent.sensors.rpi_vcgencmd import parse_measure_clock, parse_measure_temp
+from edgebench.agent.sensors import ThrottleState, discover_all, rpi_pmic, rpi_vcgencmd
+from edgebench.agent.sensors.rpi_vcgencmd import parse_measure_clock, parse_measure_temp
 
 
 def test_vcgencmd_missing_every_firmware_sensor_absent_with_reason(board):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from controller.records import LatencyRecord, RunRecord
+from edgebench.controller.records import LatencyRecord, RunRecord
 
 BOARD = {"model": "Raspberry Pi 5 Model B Rev 1.0", "soc": "BCM2712", "hostname": "pi5", "machine": "aarch64",
          "os": "Debian", "cpu_count": 4, "memory_total_mb": 8063, "governor": "ondemand",

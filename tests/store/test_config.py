@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.regress.config import ConfigError, load_fleet, load_suite
+from edgebench.controller.regress.config import ConfigError, load_fleet, load_suite
 from tests.conftest import run_controller
 
 

@@ -58,7 +58,7 @@ def test_cron_line(tmp_path):
     assert (minute, hour, dom, month, dow) == ("5", "2", "*", "*", "*")
     assert "\\%" in command and "regress --fleet" in command and ">> " in command
     argv = shlex.split(command.replace("\\%", "%").split(" && ", 1)[1].split(" >> ")[0])
-    assert argv[:4] == [sys.executable, "-m", "controller.cli", "regress"] and argv[-1] == "x=50%"
+    assert argv[:4] == [sys.executable, "-m", "edgebench.controller.cli", "regress"] and argv[-1] == "x=50%"
 
 
 @pytest.mark.parametrize("args, message", [

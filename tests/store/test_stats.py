@@ -6,8 +6,15 @@ import math
 import numpy as np
 import pytest
 
-from controller.regress.stats import mann_whitney_u, rank_average
-from controller.regress.verdict import IMPROVEMENT, INSUFFICIENT, REGRESSION, SAME, Thresholds, compare_samples
+from edgebench.controller.regress.stats import mann_whitney_u, rank_average
+from edgebench.controller.regress.verdict import (
+    IMPROVEMENT,
+    INSUFFICIENT,
+    REGRESSION,
+    SAME,
+    Thresholds,
+    compare_samples,
+)
 
 
 def test_ranks_share_ties():

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from controller.store import SCHEMA_VERSION, NewRun, RunFilter, StoreError, Verdict, open_store
+from edgebench.controller.store import SCHEMA_VERSION, NewRun, RunFilter, StoreError, Verdict, open_store
 from tests.store.records import make_record
 
 
@@ -182,7 +182,7 @@ def test_bad_urls_are_refused(tmp_path):
 
 
 def test_where_the_store_lives(monkeypatch, tmp_path):
-    from controller.store import resolve_url
+    from edgebench.controller.store import resolve_url
 
     monkeypatch.delenv("EDGEBENCH_DB", raising=False)
     monkeypatch.setenv("EDGEBENCH_DATA_DIR", str(tmp_path / "data"))

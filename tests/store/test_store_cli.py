@@ -7,8 +7,8 @@ import io
 import json
 import time
 
-from agent.proto import agent_pb2 as pb
-from controller.store import SCHEMA_VERSION, open_store
+from edgebench.controller.store import SCHEMA_VERSION, open_store
+from edgebench.v1 import agent_pb2 as pb
 from tests.conftest import bench_json, run_controller
 
 
@@ -70,8 +70,8 @@ def test_bench_refuses_a_newer_store_before_running_anything(agent, tiny_onnx, s
 
     assert len(client.stub.ListJobs(pb.ListJobsRequest()).jobs) == jobs_before  # nothing was measured
     # Nothing was written to the store either.
-    from controller.store.backend import connect
-    from controller.store.url import resolve_url
+    from edgebench.controller.store.backend import connect
+    from edgebench.controller.store.url import resolve_url
     db = connect(resolve_url(store_url))
     try:
         assert db.execute("SELECT COUNT(*) FROM runs")[0][0] == 0
@@ -94,14 +94,14 @@ def test_bench_stores_by_default_in_the_data_dir(agent, tiny_onnx, tmp_path):
 
     env = {**os.environ, "EDGEBENCH_DATA_DIR": str(tmp_path / "data")}
     env.pop("EDGEBENCH_DB", None)
-    proc = subprocess.run([sys.executable, "-m", "controller.cli", "bench", "--target", agent.address,
+    proc = subprocess.run([sys.executable, "-m", "edgebench.controller.cli", "bench", "--target", agent.address,
                            str(tiny_onnx), "--threads", "1", "--runs", "5", "--no-progress"], capture_output=True,
                           text=True, timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr
     assert f"stored 1 run (id 1) in sqlite://{tmp_path / 'data' / 'results.sqlite'}" in proc.stdout
     with open_store(f"sqlite://{tmp_path / 'data' / 'results.sqlite'}") as store:
         assert store.count() == 1
-    proc = subprocess.run([sys.executable, "-m", "controller.cli", "bench", "--target", agent.address,
+    proc = subprocess.run([sys.executable, "-m", "edgebench.controller.cli", "bench", "--target", agent.address,
                            str(tiny_onnx), "--threads", "1", "--runs", "5", "--no-progress", "--no-store"],
                           capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 0 and "stored" not in proc.stdout
