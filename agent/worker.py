@@ -18,6 +18,7 @@ from edgebench.v1 import agent_pb2 as pb
 
 from .inputs import build_feeds
 from .job_files import SPEC_FILE, WORKER_CONFIG_FILE, WORKER_RESULT_FILE
+from .model_format import TFLITE, sniff_file
 from .procmem import read_proc_memory, reset_peak_rss
 from .runtimes import LoadOptions, ModelError, get_runtime
 from .stats import summarize_latency
@@ -36,8 +37,7 @@ def runtime_name(spec: pb.JobSpec, model_path: str) -> str:
         return "onnxruntime"
     if spec.runtime == pb.RUNTIME_TFLITE:
         return "tflite"
-    with open(model_path, "rb") as f:
-        return "tflite" if f.read(8)[4:8] == b"TFL3" else "onnxruntime"
+    return "tflite" if sniff_file(model_path).format == TFLITE else "onnxruntime"
 
 
 class ProgressWriter:

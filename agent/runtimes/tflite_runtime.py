@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..model_format import ONNX, TFLITE, sniff_file
 from .base import LoadedModel, LoadOptions, ModelError, Runtime, TensorSpec
-
-TFLITE_IDENTIFIER = b"TFL3"
 
 
 def import_interpreter_module() -> tuple[Any, str]:
@@ -30,10 +29,9 @@ def import_interpreter_module() -> tuple[Any, str]:
 
 def check_tflite_file(model_path: str) -> None:
     """Refuse what is not a TFLite flatbuffer before the C++ loader sees it (it may abort on garbage)."""
-    with open(model_path, "rb") as f:
-        head = f.read(8)
-    if len(head) < 8 or head[4:8] != TFLITE_IDENTIFIER:
-        hint = " (it looks like an ONNX model: use --runtime onnxruntime)" if head[:1] == b"\x08" else ""
+    sniffed = sniff_file(model_path)
+    if sniffed.format != TFLITE:
+        hint = " (it looks like an ONNX model: use --runtime onnxruntime)" if sniffed.format == ONNX else ""
         raise ModelError(f"not a TFLite model: no 'TFL3' file identifier{hint}")
 
 

@@ -24,7 +24,7 @@ def test_units_are_written_and_systemd_accepts_them(tmp_path):
     text = service.read_text()
     assert "Type=oneshot" in text and "OnCalendar=*-*-* 02:00:00" in timer.read_text()
     exec_start = next(line for line in text.splitlines() if line.startswith("ExecStart="))[len("ExecStart="):]
-    assert exec_start.startswith(f"{sys.executable} -m controller.cli regress --fleet {EXAMPLES / 'fleet.toml'}")
+    assert exec_start.startswith(f"{sys.executable} -m edgebench.controller.cli regress --fleet {EXAMPLES / 'fleet.toml'}")
     assert "--db sqlite:///srv/r.sqlite" in exec_start and "--junit " in exec_start and "--html " in exec_start
     assert '"owner=ml team%%1"' in exec_start  # quoted, % doubled for systemd
     assert "Persistent=true" in timer.read_text() and "WantedBy=timers.target" in timer.read_text()
