@@ -25,11 +25,11 @@ from .sensors import (
     EnergySummary,
     Sampler,
     SensorSet,
+    SourceStats,
     idle_baseline,
     now_ns,
     summarize,
 )
-from .sensors.sampler import SourceStats
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,12 @@ def _imports(path: Path) -> list[tuple[int, str]]:
 
 
 def _sources(folder: str) -> list[Path]:
-    return sorted(p for p in (ROOT / folder).rglob("*.py") if "__pycache__" not in p.parts)
+    """The .py files under a folder (or the one file named)."""
+    path = ROOT / folder
+    assert path.exists(), f"{folder} is gone: update the layout rules"
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def _violations(folder: str, forbidden: tuple[str, ...]) -> list[str]:
@@ -88,3 +93,28 @@ def test_agent_modules_load_without_the_controller_installed(module):
     out = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+SENSORS = "edgebench.agent.sensors"
+
+
+@pytest.mark.parametrize("folder, forbidden", [
+    # The interface is the bottom: it knows no plumbing and no source.
+    ("agent/sensors/base.py", (f"{SENSORS}.io", f"{SENSORS}.sources", f"{SENSORS}.registry")),
+    ("agent/sensors/throttle.py", (f"{SENSORS}.io", f"{SENSORS}.sources", f"{SENSORS}.registry")),
+    # The plumbing knows no board: no source, no registry.
+    ("agent/sensors/io", (f"{SENSORS}.sources", f"{SENSORS}.registry")),
+    # A source never reaches up to the registry that lists it.
+    ("agent/sensors/sources", (f"{SENSORS}.registry",)),
+])
+def test_sensor_layers(folder, forbidden):
+    assert _violations(folder, forbidden) == []
+
+
+def test_sensor_modules_do_not_import_their_own_package():
+    # The package's __init__ imports every module: a name taken from it inside the package may not be there
+    # yet (a circle). Modules import from the module that defines the name.
+    bad = [f"{path.relative_to(ROOT)}:{line} imports {target}"
+           for path in _sources("agent/sensors") if path.name != "__init__.py"
+           for line, target in _imports(path) if target == SENSORS]
+    assert bad == []

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Iterable
 
-from . import (
+from .base import Discovery, Sensor, SensorConfig, SensorInfo, absent
+from .sources import (
     cpufreq,
     external_meter,
     hwmon_ina2xx,
@@ -18,7 +19,6 @@ from . import (
     tegrastats,
     thermal,
 )
-from .base import Discovery, Sensor, SensorConfig, SensorInfo, absent
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from edgebench.agent.sensors import ThrottleState, discover_all, hwmon_ina2xx, jetson_iio, rpi_pmic, thermal
+from edgebench.agent.sensors import ThrottleState, discover_all
+from edgebench.agent.sensors.sources import hwmon_ina2xx, jetson_iio, rpi_pmic, thermal
 
 # Pi 5 pmic_read_adc fixture, rail -> (A, V), typed in from the fixture independently of the parser.
 PI5_RAILS = {

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from edgebench.agent.sensors import Sampler, SensorConfig, external_meter, now_ns, summarize
-from edgebench.agent.sensors.external_meter import parse_meter_line
+from edgebench.agent.sensors import Sampler, SensorConfig, now_ns, register_meter, summarize
+from edgebench.agent.sensors.sources import external_meter
+from edgebench.agent.sensors.sources.external_meter import parse_meter_line
 
 
 class LineServer:
@@ -184,7 +185,7 @@ def test_register_a_new_meter_kind():
 
     server = LineServer(["1.5"])
     try:
-        external_meter.register_meter("mymeter", lambda url, cfg: Fixed(url.replace("mymeter", "tcp"), cfg))
+        register_meter("mymeter", lambda url, cfg: Fixed(url.replace("mymeter", "tcp"), cfg))
         (meter,) = external_meter.discover(SensorConfig(meter=server.url.replace("tcp", "mymeter"))).found
         assert isinstance(meter, Fixed)
         meter.close()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edgebench.agent.sensors import SensorConfig, nvml
+from edgebench.agent.sensors import SensorConfig
+from edgebench.agent.sensors.sources import nvml
 
 FAKE = Path(__file__).resolve().parent.parent / "fixtures" / "pynvml_fake"
 

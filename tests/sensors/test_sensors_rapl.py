@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sensor_fixtures import make_board
 
-from edgebench.agent.sensors import SensorConfig, rapl
-from edgebench.agent.sensors.rapl import unfold
+from edgebench.agent.sensors import SensorConfig
+from edgebench.agent.sensors.sources import rapl
+from edgebench.agent.sensors.sources.rapl import unfold
 
 MAX = 262143328850
 PKG = "sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/energy_uj"

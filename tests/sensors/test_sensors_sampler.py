@@ -20,15 +20,11 @@ from edgebench.agent.sensors import (
     Sensor,
     SensorInfo,
     discover_all,
-    hwmon_ina2xx,
     idle_baseline,
     now_ns,
-    rapl,
-    rpi_pmic,
-    rpi_vcgencmd,
     summarize,
-    thermal,
 )
+from edgebench.agent.sensors.sources import hwmon_ina2xx, rapl, rpi_pmic, rpi_vcgencmd, thermal
 
 PKG = "sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/energy_uj"
 INA = "sys/class/hwmon/hwmon2/power1_input"

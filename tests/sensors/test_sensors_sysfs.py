@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from edgebench.agent.sensors.sysfs import ReadError, SysfsAttr, sorted_glob
+from edgebench.agent.sensors.io.sysfs import ReadError, SysfsAttr, sorted_glob
 
 
 def test_held_open_and_reread_from_offset_zero(tmp_path):

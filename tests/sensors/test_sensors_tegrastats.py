@@ -6,8 +6,8 @@ from itertools import pairwise
 
 import pytest
 
-from edgebench.agent.sensors import tegrastats
-from edgebench.agent.sensors.tegrastats import parse_tegrastats_line
+from edgebench.agent.sensors.sources import tegrastats
+from edgebench.agent.sensors.sources.tegrastats import parse_tegrastats_line
 
 JP4 = ("RAM 2462/3964MB (lfb 2x4MB) SWAP 362/1982MB (cached 6MB) CPU [53%@1479,42%@1479,45%@1479,35%@1479] "
        "EMC_FREQ 0% GR3D_FREQ 9% PLL@23.5C CPU@26C PMIC@100C GPU@24C AO@28.5C thermal@24.75C "

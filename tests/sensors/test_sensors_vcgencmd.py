@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from edgebench.agent.sensors import ThrottleState, discover_all, rpi_pmic, rpi_vcgencmd
-from edgebench.agent.sensors.rpi_vcgencmd import parse_measure_clock, parse_measure_temp
+from edgebench.agent.sensors import ThrottleState, discover_all
+from edgebench.agent.sensors.sources import rpi_pmic, rpi_vcgencmd
+from edgebench.agent.sensors.sources.rpi_vcgencmd import parse_measure_clock, parse_measure_temp
 
 
 def test_vcgencmd_missing_every_firmware_sensor_absent_with_reason(board):

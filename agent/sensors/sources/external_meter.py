@@ -22,7 +22,7 @@ from collections import deque
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from .base import KIND_POWER, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns
+from ..base import KIND_POWER, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns
 
 NAME = "external-meter"
 MeterFactory = Callable[[str, SensorConfig], Sensor]

@@ -13,8 +13,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from .base import KIND_ENERGY, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns
-from .sysfs import ReadError, SysfsAttr, read_once_or_none, sorted_glob
+from ..base import KIND_ENERGY, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns
+from ..io.sysfs import ReadError, SysfsAttr, read_once_or_none, sorted_glob
 
 NAME = "rapl"
 _ZONE = re.compile(r"^intel-rapl:(\d+(?::\d+)*)$")

@@ -22,9 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import Reading, Sensor, Trace, now_ns
-from .summary import EnergySummary, IdleBaseline, PowerFigures, idle_baseline, summarize  # noqa: F401 (API)
-from .throttle import ThrottleState  # noqa: F401 (API)
+from ..base import Reading, Sensor, Trace, now_ns
 
 _MAX_EXTRA = 10_000  # readings looked back past a window edge for the last good one
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import glob
 import os
+from typing import Iterable
 
 _MAX_BYTES = 4096  # one sysfs attribute is at most a page
 
@@ -103,6 +104,19 @@ def read_once_or_none(path: str) -> str | None:
         return read_once(path)
     except ReadError:
         return None
+
+
+def probe(paths: Iterable[str], *, as_int: bool = True) -> str | None:
+    """Discovery's check that files read now (as integers, or as any text): None, or the first reason."""
+    for path in paths:
+        attr = SysfsAttr(path)
+        try:
+            attr.read_int() if as_int else attr.read_text()
+        except ReadError as err:
+            return str(err)
+        finally:
+            attr.close()
+    return None
 
 
 def sorted_glob(pattern: str) -> list[str]:

@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .base import KIND_POWER, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns
+from ..base import KIND_POWER, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns
 from .rpi_vcgencmd import rate_from_duration, run_vcgencmd
 
 NAME = "rpi5-pmic"

@@ -8,44 +8,26 @@ from __future__ import annotations
 
 import os
 
-from .base import (
-    KIND_POWER,
-    Discovery,
-    Reading,
-    Sensor,
-    SensorConfig,
-    SensorInfo,
-    absent,
-    now_ns,
-    unique_name,
-)
+from ..base import KIND_POWER, Discovery, Reading, SensorConfig, SensorInfo, absent, unique_name
+from ..io.sysfs import SysfsAttr, probe, read_once_or_none, sorted_glob
+from ..io.sysfs_sensor import SysfsSensor, left_out
 from .hwmon_ina2xx import TOTAL_RAILS, with_total
-from .sysfs import ReadError, SysfsAttr, read_once_or_none, sorted_glob
 
 NAME = "jetson-iio-ina3221"
 GLOB = "/sys/bus/i2c/drivers/ina3221x/*/iio:device*"
 
 
-class JetsonIio(Sensor):
-    def __init__(self, info: SensorInfo, power_files: dict[str, str], total_rail: str | None) -> None:
-        self.info = info
+class JetsonIio(SysfsSensor):
+    def __init__(self, info: SensorInfo, power_files: dict[str, list[str]], total_rail: str | None) -> None:
+        super().__init__(info, power_files)
         self.total_rail = total_rail
-        self._attrs = {rail: SysfsAttr(p) for rail, p in power_files.items()}
 
-    def read(self) -> Reading:
-        t0 = now_ns()
-        values: dict[str, float] = {}
-        missing: dict[str, str] = {}
-        for rail, attr in self._attrs.items():
-            try:
-                values[rail] = attr.read_int() / 1000.0
-            except ReadError as err:
-                missing[rail] = str(err)
-        return with_total(Reading((t0 + now_ns()) // 2, values=values, missing=missing), self.total_rail)
+    def rail_value(self, attrs: tuple[SysfsAttr, ...]) -> float:
+        (mw,) = attrs
+        return mw.read_int() / 1000.0
 
-    def close(self) -> None:
-        for attr in self._attrs.values():
-            attr.close()
+    def finish(self, reading: Reading) -> Reading:
+        return with_total(reading, self.total_rail)
 
 
 def discover(config: SensorConfig) -> Discovery:
@@ -53,7 +35,7 @@ def discover(config: SensorConfig) -> Discovery:
     if not devices:
         return Discovery(absent=[absent(NAME, KIND_POWER, "W", f"missing: {config.path(GLOB)}",
                                         config.path(GLOB))])
-    power_files: dict[str, str] = {}
+    power_files: dict[str, list[str]] = {}  # rail -> [its in_powerN_input]
     taken: set[str] = set()
     problems: list[str] = []
     for dev in devices:
@@ -64,15 +46,11 @@ def discover(config: SensorConfig) -> Discovery:
             if label == "NC":
                 continue
             path = os.path.join(dev, f"in_power{n}_input")
-            attr = SysfsAttr(path)
-            try:
-                attr.read_int()
-            except ReadError as err:
-                problems.append(f"{label}: {err}")
+            why = probe([path])
+            if why:
+                problems.append(f"{label}: {why}")
                 continue
-            finally:
-                attr.close()
-            power_files[unique_name(label, taken)] = path
+            power_files[unique_name(label, taken)] = [path]
     if not power_files:
         reason = "; ".join(problems) or f"no rail_name_N in {', '.join(devices)}"
         return Discovery(absent=[absent(NAME, KIND_POWER, "W", reason, ", ".join(devices))])
@@ -80,8 +58,7 @@ def discover(config: SensorConfig) -> Discovery:
     note = (f"in_power*_input (mW); {total} is the module input and already includes the other rails; "
             "the carrier board is not measured" if total else
             "sum of in_power*_input rails (mW): no module-input rail found")
-    if problems:
-        note += "; unreadable rails left out: " + "; ".join(problems)
+    note += left_out("rails", problems)
     info = SensorInfo(name=NAME, kind=KIND_POWER, unit="W", rails=list(power_files), source=", ".join(devices),
                       note=note)
     return Discovery(found=[JetsonIio(info, power_files, total)])

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from itertools import pairwise
 from typing import Mapping
 
-from .base import KIND_ENERGY, KIND_FREQUENCY, KIND_POWER, KIND_THERMAL, KIND_THROTTLE, Reading, Trace
-from .throttle import ThrottleState
+from ..base import KIND_ENERGY, KIND_FREQUENCY, KIND_POWER, KIND_THERMAL, KIND_THROTTLE, Reading, Trace
+from ..throttle import ThrottleState
 
 # Which source is the measurement of record when several are present: a meter on the supply first, then
 # on-board monitors of the whole board or module, then partial ones (GPU only, CPU package only), then the

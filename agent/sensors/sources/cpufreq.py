@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import re
 
-from .base import KIND_FREQUENCY, Discovery, Reading, Sensor, SensorConfig, SensorInfo, absent, now_ns
-from .sysfs import ReadError, SysfsAttr, read_once_or_none, sorted_glob
+from ..base import KIND_FREQUENCY, Discovery, SensorConfig, SensorInfo, absent
+from ..io.sysfs import ReadError, SysfsAttr, probe, read_once_or_none, sorted_glob
+from ..io.sysfs_sensor import SysfsSensor, left_out
 
 NAME = "cpufreq"
 GLOB = "/sys/devices/system/cpu/cpu[0-9]*/cpufreq"
@@ -27,58 +28,36 @@ def governors(config: SensorConfig) -> dict[str, str]:
     return out
 
 
-class CpuFreq(Sensor):
-    def __init__(self, info: SensorInfo, files: dict[str, str]) -> None:
-        self.info = info
-        self._attrs = {cpu: SysfsAttr(p) for cpu, p in files.items()}
+class CpuFreq(SysfsSensor):
+    nothing_read = "no CPU clock readable"  # an offline CPU loses its cpufreq files: that CPU is missing
 
-    def read(self) -> Reading:
-        t0 = now_ns()
-        reading = Reading(t0)
-        for cpu, attr in self._attrs.items():
-            try:
-                khz = attr.read_int()
-            except ReadError as err:
-                reading.missing[cpu] = str(err)  # an offline CPU loses its cpufreq files
-                continue
-            if khz <= 0:
-                reading.missing[cpu] = f"garbage in {attr.path}: {khz}"
-            else:
-                reading.values[cpu] = khz * 1000.0
-        reading.t_ns = (t0 + now_ns()) // 2
-        if not reading.values:
-            reading.reason = "no CPU clock readable: " + "; ".join(reading.missing.values())
-        return reading
-
-    def close(self) -> None:
-        for attr in self._attrs.values():
-            attr.close()
+    def rail_value(self, attrs: tuple[SysfsAttr, ...]) -> float:
+        (attr,) = attrs
+        khz = attr.read_int()
+        if khz <= 0:
+            raise ReadError(f"garbage in {attr.path}: {khz}")
+        return khz * 1000.0
 
 
 def discover(config: SensorConfig) -> Discovery:
-    files: dict[str, str] = {}
+    files: dict[str, list[str]] = {}  # cpuN -> [its scaling_cur_freq]
     problems: list[str] = []
     for d in sorted_glob(config.path(GLOB)):
         cpu = os.path.basename(os.path.dirname(d))
         if not _CPU.match(cpu):
             continue
         path = os.path.join(d, "scaling_cur_freq")
-        attr = SysfsAttr(path)
-        try:
-            attr.read_int()
-            files[cpu] = path
-        except ReadError as err:
-            problems.append(f"{cpu}: {err}")
-        finally:
-            attr.close()
+        why = probe([path])
+        if why:
+            problems.append(f"{cpu}: {why}")
+        else:
+            files[cpu] = [path]
     if not files:
         reason = "; ".join(problems) or f"missing: {config.path(GLOB)} (no cpufreq driver)"
         return Discovery(absent=[absent(NAME, KIND_FREQUENCY, "Hz", reason, config.path(GLOB))])
     govs = governors(config)
     gov_text = ", ".join(sorted(set(govs.values()))) or "unknown"
-    note = f"scaling_cur_freq (kHz); governor: {gov_text}"
-    if problems:
-        note += "; unreadable CPUs left out: " + "; ".join(problems)
+    note = f"scaling_cur_freq (kHz); governor: {gov_text}" + left_out("CPUs", problems)
     info = SensorInfo(name=NAME, kind=KIND_FREQUENCY, unit="Hz", rails=list(files),
                       source=config.path("/sys/devices/system/cpu"), note=note)
     return Discovery(found=[CpuFreq(info, files)])

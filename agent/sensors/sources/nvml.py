@@ -11,7 +11,7 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from .base import (
+from ..base import (
     KIND_ENERGY,
     KIND_POWER,
     Discovery,

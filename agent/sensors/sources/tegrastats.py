@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .base import (
+from ..base import (
     KIND_FREQUENCY,
     KIND_POWER,
     KIND_THERMAL,
@@ -29,7 +29,7 @@ from .base import (
     absent,
     now_ns,
 )
-from .command import resolve
+from ..io.command import resolve
 from .hwmon_ina2xx import TOTAL_RAILS
 
 _DATE = re.compile(r"^\d{2}-\d{2}-\d{4}$")

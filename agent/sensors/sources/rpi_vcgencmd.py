@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .base import (
+from ..base import (
     KIND_FREQUENCY,
     KIND_THERMAL,
     KIND_THROTTLE,
@@ -20,8 +20,8 @@ from .base import (
     absent,
     now_ns,
 )
-from .command import CommandResult, run_command
-from .throttle import ThrottleState
+from ..io.command import CommandResult, run_command
+from ..throttle import ThrottleState
 
 _ERROR = re.compile(r'error=(\d+)\s+error_msg="([^"]*)"')
 _TEMP = re.compile(r"^temp=(-?\d+(?:\.\d+)?)'C$")

@@ -10,18 +10,9 @@ from __future__ import annotations
 
 import os
 
-from .base import (
-    KIND_POWER,
-    Discovery,
-    Reading,
-    Sensor,
-    SensorConfig,
-    SensorInfo,
-    absent,
-    now_ns,
-    unique_name,
-)
-from .sysfs import ReadError, SysfsAttr, read_once, read_once_or_none, sorted_glob
+from ..base import KIND_POWER, Discovery, Reading, SensorConfig, SensorInfo, absent, unique_name
+from ..io.sysfs import ReadError, SysfsAttr, probe, read_once, read_once_or_none, sorted_glob
+from ..io.sysfs_sensor import SysfsSensor, left_out
 
 INA2XX_CHIPS = ("ina219", "ina220", "ina226", "ina230", "ina231", "ina260")
 # Rails that measure the whole module input (JP5/6 hwmon, JP4 naming kept for boards that mix them).
@@ -73,74 +64,33 @@ def _rate_from_update_interval(dirs: list[str]) -> float:
     return round(1000.0 / max(intervals), 1) if intervals else 0.0
 
 
-class Ina2xx(Sensor):
+class HwmonPower(SysfsSensor):
+    """Rails from hwmon files: `power1_input` (uW) alone, or `inN_input` (mV) x `currN_input` (mA)."""
+
+    def __init__(self, info: SensorInfo, rails: dict[str, list[str]], total_rail: str | None) -> None:
+        super().__init__(info, rails)
+        self.total_rail = total_rail
+
+    def rail_value(self, attrs: tuple[SysfsAttr, ...]) -> float:
+        if len(attrs) == 1:
+            return attrs[0].read_int() / 1e6
+        mv, ma = attrs
+        return mv.read_int() * ma.read_int() / 1e6
+
+    def finish(self, reading: Reading) -> Reading:
+        return with_total(reading, self.total_rail)
+
+
+class Ina2xx(HwmonPower):
     """One INA219/INA226-family chip: one rail, which is also the total."""
 
-    def __init__(self, info: SensorInfo, hwmon_dir: str, use_power_file: bool) -> None:
-        self.info = info
+    def __init__(self, info: SensorInfo, files: list[str]) -> None:
         self.rail = info.rails[0]
-        if use_power_file:
-            self._power = SysfsAttr(os.path.join(hwmon_dir, "power1_input"))
-            self._mv = self._ma = None
-        else:
-            self._power = None
-            self._mv = SysfsAttr(os.path.join(hwmon_dir, "in1_input"))
-            self._ma = SysfsAttr(os.path.join(hwmon_dir, "curr1_input"))
-
-    def read(self) -> Reading:
-        t0 = now_ns()
-        try:
-            if self._power is not None:
-                watts = self._power.read_int() / 1e6
-            else:
-                assert self._mv is not None and self._ma is not None
-                watts = self._mv.read_int() * self._ma.read_int() / 1e6
-        except ReadError as err:
-            return Reading((t0 + now_ns()) // 2, missing={self.rail: str(err)}, reason=str(err))
-        return Reading((t0 + now_ns()) // 2, values={self.rail: watts}, total=watts)
-
-    def close(self) -> None:
-        for attr in (self._power, self._mv, self._ma):
-            if attr is not None:
-                attr.close()
+        super().__init__(info, {self.rail: files}, total_rail=self.rail)
 
 
-class Ina3221(Sensor):
+class Ina3221(HwmonPower):
     """Every connected INA3221 channel of every chip as one sensor, so the total is taken once."""
-
-    def __init__(self, info: SensorInfo, channels: dict[str, tuple[str, str]], total_rail: str | None) -> None:
-        self.info = info
-        self.total_rail = total_rail
-        self._attrs = {rail: (SysfsAttr(mv), SysfsAttr(ma)) for rail, (mv, ma) in channels.items()}
-
-    def read(self) -> Reading:
-        t0 = now_ns()
-        values: dict[str, float] = {}
-        missing: dict[str, str] = {}
-        for rail, (mv, ma) in self._attrs.items():
-            try:
-                values[rail] = mv.read_int() * ma.read_int() / 1e6
-            except ReadError as err:
-                missing[rail] = str(err)
-        return with_total(Reading((t0 + now_ns()) // 2, values=values, missing=missing), self.total_rail)
-
-    def close(self) -> None:
-        for mv, ma in self._attrs.values():
-            mv.close()
-            ma.close()
-
-
-def _probe(paths: list[str]) -> str | None:
-    """None when every file reads as an integer now, else the first reason."""
-    for p in paths:
-        attr = SysfsAttr(p)
-        try:
-            attr.read_int()
-        except ReadError as err:
-            return str(err)
-        finally:
-            attr.close()
-    return None
 
 
 def _discover_ina2xx(dirs: list[tuple[str, str]]) -> Discovery:
@@ -151,7 +101,7 @@ def _discover_ina2xx(dirs: list[tuple[str, str]]) -> Discovery:
         use_power = os.path.exists(os.path.join(d, "power1_input"))
         files = [os.path.join(d, "power1_input")] if use_power else [
             os.path.join(d, "in1_input"), os.path.join(d, "curr1_input")]
-        why = _probe(files)
+        why = probe(files)
         if why:
             out.absent.append(absent(name, KIND_POWER, "W", why, d))
             continue
@@ -159,7 +109,7 @@ def _discover_ina2xx(dirs: list[tuple[str, str]]) -> Discovery:
         info = SensorInfo(name=name, kind=KIND_POWER, unit="W", rails=[chip],
                           max_rate_hz=_rate_from_update_interval([d]), source=d,
                           note=f"{chip} {how}: measures only what flows through its shunt")
-        sensor = Ina2xx(info, d, use_power)
+        sensor = Ina2xx(info, files)
         sensor.rate_limit_hz = info.max_rate_hz or None
         out.found.append(sensor)
     return out
@@ -167,7 +117,7 @@ def _discover_ina2xx(dirs: list[tuple[str, str]]) -> Discovery:
 
 def _discover_ina3221(dirs: list[str]) -> Discovery:
     name = "hwmon-ina3221"
-    channels: dict[str, tuple[str, str]] = {}
+    channels: dict[str, list[str]] = {}  # rail -> [its inN_input (mV), currN_input (mA)]
     taken: set[str] = set()
     problems: list[str] = []
     for d in dirs:
@@ -176,18 +126,17 @@ def _discover_ina3221(dirs: list[str]) -> Discovery:
             if label == "NC":
                 continue  # not connected on this board
             mv, ma = os.path.join(d, f"in{n}_input"), os.path.join(d, f"curr{n}_input")
-            why = _probe([mv, ma])
+            why = probe([mv, ma])
             if why:
                 problems.append(f"{label}: {why}")
                 continue
-            channels[unique_name(label, taken)] = (mv, ma)
+            channels[unique_name(label, taken)] = [mv, ma]
     if not channels:
         reason = "; ".join(problems) or "no connected channel"
         return Discovery(absent=[absent(name, KIND_POWER, "W", reason, ", ".join(dirs))])
     total = next((r for r in TOTAL_RAILS if r in channels), None)
     note = INA3221_NOTE.format(total=total) if total else INA3221_SUM_NOTE
-    if problems:
-        note += "; unreadable channels left out: " + "; ".join(problems)
+    note += left_out("channels", problems)
     info = SensorInfo(name=name, kind=KIND_POWER, unit="W", rails=list(channels),
                       max_rate_hz=_rate_from_update_interval(dirs), source=", ".join(dirs), note=note)
     sensor = Ina3221(info, channels, total)
