@@ -22,8 +22,8 @@ from .. import targets_config
 from ..client import AgentAuthError, AgentClient, AgentTLSError, version_tuple
 from ..errors import AgentVersionError, ControllerError
 from ..target import Target, parse_target
-from . import assets
 from .certs import ensure_target_certs
+from .install_script import install_script
 from .ssh import Ssh, SshOptions
 from .wheels import BoardPython, build_wheel, download_wheelhouse, total_mb, write_sha256sums
 
@@ -115,7 +115,7 @@ def _common_script_args(opts: DeployOptions) -> list[str]:
 
 
 def probe_board(ssh: Ssh, opts: DeployOptions) -> BoardFacts:
-    result = ssh.script(assets.INSTALL_AGENT_SH, ["--probe", *_common_script_args(opts)], timeout_s=120)
+    result = ssh.script(install_script(), ["--probe", *_common_script_args(opts)], timeout_s=120)
     facts = parse_report(result.stdout)
     if result.returncode != 0 or not facts.prefix:
         raise DeployError(f"cannot inspect {ssh.destination}: {_last_error(result.stderr) or 'no answer'}")
@@ -250,7 +250,7 @@ def deploy(opts: DeployOptions, log: Callable[[str], None] = print) -> DeployRes
         ssh.copy(missing + ([bundle / "SHA256SUMS"] if opts.offline else []), wheelhouse_dir, timeout_s=1800)
         ssh.copy(to_incoming, incoming, timeout_s=600)
         log(f"deploy: installing on {dest} (install-agent.sh {' '.join(shlex.quote(a) for a in script_args)})")
-        result = ssh.script(assets.INSTALL_AGENT_SH, script_args, timeout_s=SCRIPT_TIMEOUT_S,
+        result = ssh.script(install_script(), script_args, timeout_s=SCRIPT_TIMEOUT_S,
                             on_line=lambda line: None if line.startswith("EDGEBENCH ") else log(f"  {dest}: {line}"))
     report = parse_report(result.stdout)
     if result.returncode != 0:
@@ -319,7 +319,7 @@ def undeploy(target_text: str, ssh_options: SshOptions | None, purge: bool = Fal
     if purge:
         args.append("--purge")
     log(f"undeploy: removing the agent from {dest}")
-    result = Ssh(dest, options).script(assets.INSTALL_AGENT_SH, args, timeout_s=300,
+    result = Ssh(dest, options).script(install_script(), args, timeout_s=300,
                                        on_line=lambda line: None if line.startswith("EDGEBENCH ")
                                        else log(f"  {dest}: {line}"))
     if result.returncode != 0:

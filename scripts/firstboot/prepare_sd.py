@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from edgebench.controller import targets_config
     from edgebench.controller.deploy.deploy import default_wheelhouse
+    from edgebench.controller.deploy.install_script import install_script
     from edgebench.controller.deploy.wheels import (
         BoardPython,
         build_wheel,
@@ -117,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     dest.mkdir(exist_ok=True)
     for name in ("firstboot.sh", "edgebench-firstboot.service"):
         shutil.copyfile(HERE / name, dest / name)
-    shutil.copyfile(ROOT / "scripts" / "install-agent.sh", dest / "install-agent.sh")
+    # The packaged script's text, not scripts/install-agent.sh (a symlink): FAT has no links.
+    (dest / "install-agent.sh").write_text(install_script())
     for old in dest.glob("edgebench-*.whl"):
         old.unlink()
     wheel = build_wheel(dest)

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -45,7 +46,11 @@ def test_prepare_a_fresh_card(tmp_path):
     files = sorted(p.name for p in (boot / "edgebench").iterdir())
     assert files == ["agent.token", "edgebench-0.1.0-py3-none-any.whl", "edgebench-firstboot.service",
                      "firstboot.sh", "install-agent.sh"]
-    assert (boot / "edgebench" / "install-agent.sh").read_text() == (ROOT / "scripts/install-agent.sh").read_text()
+    copied = boot / "edgebench" / "install-agent.sh"
+    assert not copied.is_symlink() and copied.read_text() == (ROOT / "scripts/install-agent.sh").read_text()
+    # The wheel the board installs carries the same script as package data, where deploy reads it.
+    with zipfile.ZipFile(boot / "edgebench" / "edgebench-0.1.0-py3-none-any.whl") as whl:
+        assert whl.read("edgebench/controller/deploy/install-agent.sh").decode() == copied.read_text()
     cmdline = (boot / "cmdline.txt").read_text()
     assert cmdline.count("\n") == 1 and cmdline.rstrip().endswith("systemd.unit=kernel-command-line.target")
     firstrun = (boot / "firstrun.sh").read_text()

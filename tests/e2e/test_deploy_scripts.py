@@ -1,4 +1,4 @@
-"""The board-side files: install-agent.sh, the systemd unit, and their embedded copy in the controller."""
+"""The board-side files: install-agent.sh (package data of the controller, linked from scripts/) and the systemd unit."""
 from __future__ import annotations
 
 import os
@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from edgebench.controller.deploy.install_script import install_script
 from tests.conftest import ROOT
 
 SCRIPT = ROOT / "scripts" / "install-agent.sh"
+PACKAGED = ROOT / "controller" / "deploy" / "install-agent.sh"
 UNIT = ROOT / "scripts" / "edgebench-agent.service"
 
 
@@ -21,10 +23,29 @@ def sh(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedProce
                           stdin=subprocess.DEVNULL)
 
 
-def test_embedded_copy_is_current():
-    proc = subprocess.run([sys.executable, "scripts/gen_deploy_assets.py", "--check"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+def test_user_path_is_a_committed_link_to_the_packaged_script():
+    # One file: scripts/install-agent.sh (what users run) links to the package data that deploy reads.
+    assert SCRIPT.is_symlink() and SCRIPT.resolve() == PACKAGED.resolve() and not PACKAGED.is_symlink()
+    tree = subprocess.run(["git", "ls-files", "-s", "scripts/install-agent.sh"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=True).stdout
+    assert tree.startswith("120000 "), tree  # git stores the link, not a second copy
+    assert install_script() == SCRIPT.read_text()
+
+
+def test_script_is_read_from_the_package_without_the_checkout(tmp_path):
+    # Only the package's own files on sys.path (no site-packages, no editable finder, no checkout): what an
+    # installed wheel has.
+    pkg = tmp_path / "edgebench" / "controller" / "deploy"
+    pkg.mkdir(parents=True)
+    for rel in ("controller/__init__.py", "controller/deploy/__init__.py", "controller/deploy/install_script.py",
+                "controller/deploy/install-agent.sh"):
+        shutil.copyfile(ROOT / rel, tmp_path / "edgebench" / rel)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "from edgebench.controller.deploy.install_script import install_script; print(install_script(), end='')")
+    proc = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == PACKAGED.read_text()
 
 
 def test_unit_file_is_the_one_the_script_installs(tmp_path):
