@@ -94,7 +94,10 @@ class TfliteNet:
                 x = self._pad(x, pad)
             padding_mode = self._s.Padding.VALID
         n, h, w, _ = self._shapes[x.id]
-        out_shape = [n, (h - k) // stride + 1, (w - k) // stride + 1, cout]
+        if padding_mode == self._s.Padding.SAME:  # stride 1 here: SAME keeps the spatial size
+            out_shape = [n, h, w, cout]
+        else:
+            out_shape = [n, (h - k) // stride + 1, (w - k) // stride + 1, cout]
         name = self._fresh("depthwise" if depthwise else "conv")
         # OIHW -> depthwise [1, H, W, C*mult] / regular OHWI.
         kernel = weight.transpose(1, 2, 3, 0) if depthwise else weight.transpose(0, 2, 3, 1)
