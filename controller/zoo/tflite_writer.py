@@ -86,6 +86,7 @@ class TfliteWriter:
         return len(self.tensors) - 1
 
     def const(self, name: str, array: np.ndarray, quant: Any = None) -> int:
+        array = np.asarray(array)
         dtype = _NUMPY_TYPES.get(array.dtype.name)
         if dtype is None:
             raise ValueError(f"constant {name!r}: no TFLite tensor type for numpy {array.dtype}")
@@ -200,9 +201,10 @@ class AlignedBuffer:
 
     def __init__(self, schema: Any, data: np.ndarray | bytes) -> None:
         self._s = schema
-        if isinstance(data, np.ndarray):
-            data = np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
-        self.payload = bytes(data)
+        if not isinstance(data, bytes):  # an array, or a numpy scalar (never bytes(n): n zero bytes)
+            array = np.asarray(data)
+            data = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        self.payload = data
         self.nbytes = len(self.payload)
 
     def Pack(self, builder: Any) -> int:  # noqa: N802 - the object API's method name
