@@ -22,7 +22,7 @@ import numpy as np
 
 from ...zoo.tflite_writer import QParams, TfliteWriter, load_schema
 
-CALIBRATION_SAMPLES = 4
+CALIBRATION_SAMPLES = 16
 CALIBRATION_SEED = 7
 
 # Ops whose int8 kernels require the output to keep the input's quantization (the converter's

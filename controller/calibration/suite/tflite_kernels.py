@@ -3,10 +3,11 @@
 Layout NHWC, batch 1. What each op becomes (the converter's lowering of the Keras layer):
     conv       CONV_2D (OHWI filter) or, when groups == cin, DEPTHWISE_CONV_2D ([1, k, k, cout] filter);
                1 < groups < cin: CONV_2D with a [cout, k, k, cin / groups] filter (grouped, version 6);
-               SAME padding; relu / relu6 fused, hardswish as HARD_SWISH and sigmoid as LOGISTIC after it
+               SAME padding (VALID at k <= 2, where torch pads nothing); relu / relu6 fused, hardswish as
+               HARD_SWISH and sigmoid as LOGISTIC after it
     fc         FULLY_CONNECTED ([n, k] weights; keep_num_dims on a [1, m, k] input), activation as for conv
     matmul     BATCH_MATMUL of two inputs
-    pool       MAX_POOL_2D with SAME padding (torch's (k - 1) // 2 on each side at odd k) / AVERAGE_POOL_2D VALID
+    pool       MAX_POOL_2D padded as conv / AVERAGE_POOL_2D VALID (torch's (k - 1) // 2 and 0 padding)
     global_pool MEAN over H and W (keep_dims false, Keras' GlobalAveragePooling2D)
     binary     ADD / MUL / SUB / DIV with a second input, a per-channel constant or a scalar constant
     unary      RELU, RELU6, LOGISTIC, HARD_SWISH, TANH, LEAKY_RELU (alpha 0.1), EXP, GELU (exact, the
@@ -52,8 +53,16 @@ def _i(spec: KernelSpec, name: str) -> int:
     return int(spec[name])
 
 
-def _same(size: int, stride: int) -> int:
-    return -(-size // stride)  # SAME padding: ceil(size / stride)
+def _padding(k: int) -> int:
+    """SAME where torch pads (k - 1) // 2 on each side (identical output size at odd k); VALID where it
+    pads nothing (k <= 2), so the output has the size the ONNX kernel of the same spec has."""
+    return _SAME if (k - 1) // 2 else _VALID
+
+
+def _spatial(size: int, k: int, stride: int) -> int:
+    if _padding(k) == _SAME:
+        return -(-size // stride)  # ceil(size / stride)
+    return (size - k) // stride + 1
 
 
 def _activation(g: KernelGraph, y: int, act: str) -> int:
@@ -66,8 +75,8 @@ def _conv(g: KernelGraph, s: KernelSpec) -> int:
     h, w, cin, cout = _i(s, "h"), _i(s, "w"), _i(s, "cin"), _i(s, "cout")
     k, stride, groups, act = _i(s, "k"), _i(s, "stride"), _i(s, "groups"), str(s["act"])
     x = g.input([1, h, w, cin])
-    out = [1, _same(h, stride), _same(w, stride), cout]
-    common = dict(padding=_SAME, strideH=stride, strideW=stride, fusedActivationFunction=_FUSED.get(act, 0))
+    out = [1, _spatial(h, k, stride), _spatial(w, k, stride), cout]
+    common = dict(padding=_padding(k), strideH=stride, strideW=stride, fusedActivationFunction=_FUSED.get(act, 0))
     if groups > 1 and groups == cin:
         wt = g.weight([1, k, k, cout], k * k, axis=3)
         y = g.op("DEPTHWISE_CONV_2D", [x, wt, g.bias(cout, x, wt)], out, "DepthwiseConv2DOptions",
@@ -99,8 +108,8 @@ def _pool(g: KernelGraph, s: KernelSpec) -> int:
     x = g.input([1, h, w, c])
     opts = dict(strideH=stride, strideW=stride, filterHeight=k, filterWidth=k)
     if s["mode"] == "max":
-        return g.op("MAX_POOL_2D", [x], [1, _same(h, stride), _same(w, stride), c], "Pool2DOptions",
-                    padding=_SAME, **opts)
+        return g.op("MAX_POOL_2D", [x], [1, _spatial(h, k, stride), _spatial(w, k, stride), c],
+                    "Pool2DOptions", padding=_padding(k), **opts)
     out = [1, (h - k) // stride + 1, (w - k) // stride + 1, c]
     return g.op("AVERAGE_POOL_2D", [x], out, "Pool2DOptions", padding=_VALID, **opts)
 
