@@ -126,6 +126,14 @@ class TfliteWriter:
         self._ops.append(_PendingOp(o, getattr(self.schema.BuiltinOperator, op), op, version, None))
         return o
 
+    def custom_op(self, custom_code: str, inputs: Sequence[int], outputs: Sequence[int],
+                  custom_options: bytes = b"", version: int = 1) -> Any:
+        """An op of the application's own (BuiltinOperator.CUSTOM), known by its custom code."""
+        o = self._operator(inputs, outputs)
+        o.customOptions = list(custom_options) or None
+        self._ops.append(_PendingOp(o, self.schema.BuiltinOperator.CUSTOM, "CUSTOM", version, custom_code))
+        return o
+
     def copy_op(self, code: Any, op: Any, inputs: Sequence[int], outputs: Sequence[int]) -> Any:
         """Another model's operator (OperatorCodeT, OperatorT) on this model's tensors, version kept."""
         op.inputs, op.outputs = list(inputs), list(outputs)
