@@ -219,3 +219,14 @@ def test_not_a_tflite_file_is_a_clear_error(tmp_path):
         unique_kernels(text)
     with pytest.raises(ControllerError, match="cannot read TFLite model"):
         unique_kernels(tmp_path / "missing.tflite")
+
+
+def test_damaged_model_is_a_clear_error(tmp_path):
+    w = TfliteWriter()
+    x = w.tensor("x", [1, 4], "FLOAT32")
+    y = w.tensor("y", [1, 4], "FLOAT32")
+    w.op("RELU", [x, 99], [y], version=1)  # an input index past the model's tensors
+    path = tmp_path / "damaged.tflite"
+    path.write_bytes(w.finish([x], [y], "damaged", "an op reading a tensor that does not exist"))
+    with pytest.raises(ControllerError, match=r"damaged\.tflite: damaged TFLite model"):
+        unique_kernels(path)

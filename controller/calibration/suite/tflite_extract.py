@@ -67,7 +67,10 @@ def unique_kernels(path: str | Path) -> list[ExtractedKernel]:
         buf = path.read_bytes()
     except OSError as exc:
         raise ControllerError(f"cannot read TFLite model {path}: {exc.strerror or exc}") from exc
-    return _Extractor(path.name, buf).kernels()
+    try:
+        return _Extractor(path.name, buf).kernels()
+    except (IndexError, KeyError) as exc:  # a tensor or operator-code index past the tables it has
+        raise ControllerError(f"{path.name}: damaged TFLite model ({type(exc).__name__}: {exc})") from exc
 
 
 class _Extractor:
@@ -94,16 +97,24 @@ class _Extractor:
 
     # -- what each tensor is ----------------------------------------------------------------------
 
+    def _buffer(self, t: Any) -> Any:
+        if t.buffer <= 0 or t.buffer >= len(self.model.buffers or []):
+            return None
+        return self.model.buffers[t.buffer]
+
+    def _has_data(self, t: Any) -> bool:
+        b = self._buffer(t)
+        # offset > 1: data appended after the flatbuffer (models over 2 GB); 1 is the "empty" sentinel.
+        return b is not None and ((b.data is not None and len(b.data) > 0) or (b.offset > 1 and b.size > 0))
+
     def _data(self, t: Any) -> bytes | None:
         """A tensor's constant bytes, or None when it has none."""
-        if t.buffer <= 0 or t.buffer >= len(self.model.buffers):
+        if not self._has_data(t):
             return None
-        b = self.model.buffers[t.buffer]
+        b = self._buffer(t)
         if b.data is not None and len(b.data):
             return np.asarray(b.data, np.uint8).tobytes()
-        if b.offset > 1 and b.size:  # data appended after the flatbuffer (models over 2 GB)
-            return self.buf[b.offset:b.offset + b.size]
-        return None
+        return self.buf[b.offset:b.offset + b.size]
 
     def _roles(self) -> dict[int, str]:
         graph_inputs = set(_ints(self.graph.inputs))
@@ -111,7 +122,7 @@ class _Extractor:
         for i, t in enumerate(self.tensors):
             if t.isVariable:
                 roles[i] = "state"
-            elif i not in graph_inputs and self._data(t) is not None:
+            elif i not in graph_inputs and self._has_data(t):
                 roles[i] = "constant"
             else:
                 roles[i] = "activation"
