@@ -302,6 +302,29 @@ def test_tflite_flatbuffer_layout(name):
             assert (view.ctypes.data - base) % 16 == 0, i
 
 
+@pytest.mark.parametrize("name", TFLITE_NAMES)
+def test_tflite_stored_shapes_are_the_interpreters(name, tmp_path):
+    """Every tensor's stored shape is what the kernels compute in Prepare (issue 14: SAME convs were
+    stored as if VALID), so the cost model's reader has nothing to correct."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from edgebench.controller.costmodel.tflite_reader import read_tflite
+
+    data = zoo.build_bytes(name)
+    _, model = _unpack(data)
+    stored = [list(t.shape) for t in model.subgraphs[0].tensors]
+    # Without XNNPACK: a delegated partition does not resize its inner tensors.
+    interp = Interpreter(model_content=data,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    computed = {d["index"]: list(d["shape"]) for d in interp.get_tensor_details() if d["index"] < len(stored)}
+    assert len(computed) == len(stored)
+    assert [i for i, shape in computed.items() if shape != stored[i]] == []
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(data)
+    assert read_tflite(path).warnings == []
+
+
 def test_int8_model_is_fully_quantized():
     schema, model = _unpack(zoo.build_bytes("tiny_cnn_int8_tflite"))
     graph = model.subgraphs[0]

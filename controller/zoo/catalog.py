@@ -9,7 +9,7 @@ from .net import Net, Value
 from .weights import Weights
 
 # Bump whenever any recipe's output bytes change: cached files carry it in their name.
-ZOO_VERSION = 1
+ZOO_VERSION = 2
 
 Shape = tuple[int | str, ...]
 Arch = Callable[[Net], Value]

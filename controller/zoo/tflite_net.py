@@ -12,116 +12,51 @@ is no calibration data for random weights, so activation ranges are estimated fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .net import Act, Value
+from .tflite_writer import QParams, TfliteWriter
 from .weights import Weights
 
-MODEL_VERSION = 3  # the schema version every current TFLite runtime expects
 _FUSED = {None: 0, "relu": 1, "relu6": 3}  # ActivationFunctionType: NONE, RELU, RELU6
-
-
-def load_schema() -> Any:
-    """The flatbuffer schema's generated Python module, which ships with ai-edge-litert."""
-    try:
-        from ai_edge_litert import schema_py_generated
-    except ImportError as e:
-        raise RuntimeError(
-            "building TFLite zoo models needs the ai-edge-litert package (pip install ai-edge-litert); "
-            "its schema module writes the flatbuffers") from e
-    return schema_py_generated
-
-
-@dataclass(frozen=True)
-class _QParams:
-    scale: float
-    zero_point: int
-
-    @staticmethod
-    def for_range(lo: float, hi: float) -> _QParams:
-        lo, hi = min(lo, 0.0), max(hi, 0.0)  # zero must be exactly representable
-        scale = max(hi - lo, 1e-6) / 255.0
-        return _QParams(scale, int(np.clip(-128 - round(lo / scale), -128, 127)))
-
-    @property
-    def range(self) -> tuple[float, float]:
-        return (-128 - self.zero_point) * self.scale, (127 - self.zero_point) * self.scale
-
-
-# Int8 kernels are registered from these op versions on (TFLite's op-version rules).
-_INT8_VERSION = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "MAX_POOL_2D": 2,
-                 "MEAN": 2, "SOFTMAX": 2, "ADD": 2, "PAD": 2, "RELU": 2, "RELU6": 2}
-_SOFTMAX_INT8 = _QParams(1.0 / 256.0, -128)  # the only output quantization TFLite accepts
+_SOFTMAX_INT8 = QParams(1.0 / 256.0, -128)  # the only output quantization TFLite accepts
 
 
 class TfliteNet:
     def __init__(self, weights: Weights, input_shape: Sequence[int], name: str, int8: bool = False) -> None:
-        self._s = load_schema()
+        self._out = TfliteWriter()
+        self._s = self._out.schema
         self._w = weights
         self._name = name
         self._int8 = int8
-        self._tensors: list[Any] = []
-        self._buffers: list[Any] = [self._s.BufferT()]  # buffer 0: the empty sentinel
-        self._ops: list[Any] = []
-        self._opcodes: dict[tuple[int, int], int] = {}
         self._shapes: dict[int, list[int]] = {}
-        self._q: dict[int, _QParams] = {}
+        self._q: dict[int, QParams] = {}
         self._count = 0
-        self.input = Value(self._activation("input", input_shape, _QParams(1.0 / 128.0, 0)),
+        self.input = Value(self._activation("input", input_shape, QParams(1.0 / 128.0, 0)),
                            int(input_shape[-1]))
 
     # -- tensors and ops --------------------------------------------------------------------------
 
-    def _add_tensor(self, name: str, shape: Sequence[int], dtype: int, data: np.ndarray | None,
-                    quant: Any = None) -> int:
-        buf = self._s.BufferT() if data is None else _AlignedBuffer(self._s, data)
-        self._buffers.append(buf)
-        t = self._s.TensorT()
-        t.name, t.shape, t.type, t.buffer = name, [int(d) for d in shape], dtype, len(self._buffers) - 1
-        t.quantization = quant
-        self._tensors.append(t)
-        return len(self._tensors) - 1
-
-    def _activation(self, name: str, shape: Sequence[int], q: _QParams | None = None) -> int:
+    def _activation(self, name: str, shape: Sequence[int], q: QParams | None = None) -> int:
         """A runtime tensor: float32, or int8 with `q` (required in int8 mode)."""
         if not self._int8:
-            idx = self._add_tensor(name, shape, self._s.TensorType.FLOAT32, None)
+            idx = self._out.tensor(name, shape, "FLOAT32")
         else:
             if q is None:
                 raise ValueError(f"int8 tensor {name!r} needs quantization parameters")
-            qp = self._quant([q.scale], [q.zero_point])
-            idx = self._add_tensor(name, shape, self._s.TensorType.INT8, None, qp)
+            idx = self._out.tensor(name, shape, "INT8", quant=self._out.int8_quant(q))
             self._q[idx] = q
         self._shapes[idx] = list(shape)
         return idx
 
-    def _quant(self, scales: Sequence[float], zero_points: Sequence[int], axis: int = 0) -> Any:
-        q = self._s.QuantizationParametersT()
-        q.scale = [float(s) for s in scales]
-        q.zeroPoint = [int(z) for z in zero_points]
-        q.quantizedDimension = axis
-        return q
-
     def _const(self, name: str, array: np.ndarray, quant: Any = None) -> int:
-        tt = self._s.TensorType
-        types = {np.dtype(np.float32): tt.FLOAT32, np.dtype(np.int32): tt.INT32, np.dtype(np.int8): tt.INT8}
-        return self._add_tensor(name, array.shape, types[array.dtype], array, quant)
+        return self._out.const(name, array, quant)
 
     def _op(self, op: str, inputs: Sequence[int], outputs: Sequence[int], options: Any = None,
             options_type: str = "NONE") -> None:
-        code = getattr(self._s.BuiltinOperator, op)
-        version = _INT8_VERSION.get(op, 1) if self._int8 else 1
-        if (code, version) not in self._opcodes:
-            self._opcodes[(code, version)] = len(self._opcodes)
-        o = self._s.OperatorT()
-        o.opcodeIndex = self._opcodes[(code, version)]
-        o.inputs, o.outputs = list(inputs), list(outputs)
-        o.builtinOptionsType = getattr(self._s.BuiltinOptions, options_type)
-        o.builtinOptions = options
-        self._ops.append(o)
+        self._out.op(op, inputs, outputs, options, options_type)
 
     def _fresh(self, kind: str) -> str:
         self._count += 1
@@ -159,7 +94,10 @@ class TfliteNet:
                 x = self._pad(x, pad)
             padding_mode = self._s.Padding.VALID
         n, h, w, _ = self._shapes[x.id]
-        out_shape = [n, (h - k) // stride + 1, (w - k) // stride + 1, cout]
+        if padding_mode == self._s.Padding.SAME:  # stride 1 here: SAME keeps the spatial size
+            out_shape = [n, h, w, cout]
+        else:
+            out_shape = [n, (h - k) // stride + 1, (w - k) // stride + 1, cout]
         name = self._fresh("depthwise" if depthwise else "conv")
         # OIHW -> depthwise [1, H, W, C*mult] / regular OHWI.
         kernel = weight.transpose(1, 2, 3, 0) if depthwise else weight.transpose(0, 2, 3, 1)
@@ -179,7 +117,7 @@ class TfliteNet:
         return Value(y, cout)
 
     def _weights(self, name: str, kernel: np.ndarray, bias: np.ndarray, x: Value, out_axis: int,
-                 per_channel: bool, act: Act) -> tuple[int, int, _QParams | None]:
+                 per_channel: bool, act: Act) -> tuple[int, int, QParams | None]:
         """Weight and bias tensors; in int8 mode also the output's estimated quantization."""
         if not self._int8:
             return self._const(f"{name}.weight", kernel), self._const(f"{name}.bias", bias), None
@@ -193,17 +131,17 @@ class TfliteNet:
         b_scale = in_q.scale * w_scale
         q_bias = np.round(bias / b_scale).astype(np.int32)
         zeros = [0] * len(w_scale)
-        w_idx = self._const(f"{name}.weight", q_kernel, self._quant(w_scale, zeros, out_axis))
-        b_idx = self._const(f"{name}.bias", q_bias, self._quant(b_scale, zeros, 0))
+        w_idx = self._const(f"{name}.weight", q_kernel, self._out.quant(w_scale, zeros, out_axis))
+        b_idx = self._const(f"{name}.bias", q_bias, self._out.quant(b_scale, zeros, 0))
         # Zero-mean inputs of rms r through a row of norm |w| give outputs of rms ~ r|w|: keep 3 sigma.
         lo, hi = in_q.range
         out_rms = max(-lo, hi) / 2.0 * float(np.sqrt((rows ** 2).sum(axis=1).mean()))
         amax = 3.0 * out_rms + float(np.abs(bias).max())
         if act == "relu":
-            return w_idx, b_idx, _QParams.for_range(0.0, amax)
+            return w_idx, b_idx, QParams.for_range(0.0, amax)
         if act == "relu6":
-            return w_idx, b_idx, _QParams.for_range(0.0, min(amax, 6.0))
-        return w_idx, b_idx, _QParams.for_range(-amax, amax)
+            return w_idx, b_idx, QParams.for_range(0.0, min(amax, 6.0))
+        return w_idx, b_idx, QParams.for_range(-amax, amax)
 
     def _pad(self, x: Value, pad: int) -> Value:
         n, h, w, c = self._shapes[x.id]
@@ -221,7 +159,7 @@ class TfliteNet:
         q = None
         if self._int8:
             lo, hi = self._q[x.id].range
-            q = _QParams.for_range(0.0, min(hi, 6.0) if kind == "relu6" else hi)
+            q = QParams.for_range(0.0, min(hi, 6.0) if kind == "relu6" else hi)
         y = self._activation(self._fresh(kind), self._shapes[x.id], q)
         self._op(kind.upper(), [x.id], [y])
         return Value(y, x.channels)
@@ -230,7 +168,7 @@ class TfliteNet:
         q = None
         if self._int8:
             (alo, ahi), (blo, bhi) = self._q[a.id].range, self._q[b.id].range
-            q = _QParams.for_range(alo + blo, ahi + bhi)
+            q = QParams.for_range(alo + blo, ahi + bhi)
         y = self._activation(self._fresh("add"), self._shapes[a.id], q)
         self._op("ADD", [a.id, b.id], [y], self._s.AddOptionsT(), "AddOptions")
         return Value(y, a.channels)
@@ -281,53 +219,6 @@ class TfliteNet:
     # -- result -----------------------------------------------------------------------------------
 
     def finish(self, y: Value, description: str) -> bytes:
-        import flatbuffers
-
-        s = self._s
-        self._tensors[self.input.id].name = "input"
-        self._tensors[y.id].name = "output"
-        graph = s.SubGraphT()
-        graph.tensors, graph.operators, graph.name = self._tensors, self._ops, self._name
-        graph.inputs, graph.outputs = [self.input.id], [y.id]
-        signature = s.SignatureDefT()
-        signature.signatureKey, signature.subgraphIndex = "serving_default", 0
-        signature.inputs = [_tensor_map(s, "input", self.input.id)]
-        signature.outputs = [_tensor_map(s, "output", y.id)]
-        model = s.ModelT()
-        model.version, model.description = MODEL_VERSION, description
-        codes: list[Any] = [None] * len(self._opcodes)
-        for (code, version), index in self._opcodes.items():
-            oc = s.OperatorCodeT()
-            # Codes above 127 live only in builtinCode; old readers look at the deprecated byte.
-            oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), version
-            codes[index] = oc
-        model.operatorCodes, model.subgraphs, model.buffers = codes, [graph], self._buffers
-        model.signatureDefs = [signature]
-        size = sum(b.nbytes for b in self._buffers if isinstance(b, _AlignedBuffer))
-        builder = flatbuffers.Builder(size + (1 << 16))
-        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
-
-
-def _tensor_map(s: Any, name: str, index: int) -> Any:
-    m = s.TensorMapT()
-    m.name, m.tensorIndex = name, index
-    return m
-
-
-class _AlignedBuffer:
-    """A constant buffer packed 16-byte aligned (the schema's force_align), which the object API skips."""
-
-    def __init__(self, schema: Any, data: np.ndarray) -> None:
-        self._s = schema
-        self.payload = np.ascontiguousarray(data).astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
-        self.nbytes = len(self.payload)
-
-    def Pack(self, builder: Any) -> int:  # noqa: N802 - the object API's method name
-        builder.StartVector(1, self.nbytes, 16)
-        builder.head -= self.nbytes
-        builder.Bytes[builder.head:builder.head + self.nbytes] = self.payload
-        data = builder.EndVector()
-        self._s.BufferStart(builder)
-        self._s.BufferAddData(builder, data)
-        return self._s.BufferEnd(builder)
+        self._out.tensors[self.input.id].name = "input"
+        self._out.tensors[y.id].name = "output"
+        return self._out.finish([self.input.id], [y.id], self._name, description)

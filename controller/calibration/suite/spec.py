@@ -61,7 +61,7 @@ class KernelSpec:
     dtype: str = "fp32"
 
     @staticmethod
-    def make(op: str, dtype: str = "fp32", **params: Param) -> KernelSpec:
+    def make(op: str, dtype: str = "fp32", /, **params: Param) -> KernelSpec:
         if op not in OPS:
             raise ValueError(f"unknown kernel op {op!r} (known: {', '.join(OPS)})")
         if dtype not in DTYPES:
