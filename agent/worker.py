@@ -113,9 +113,10 @@ def run_job(spec: pb.JobSpec, model_path: str, job_dir: Path, progress: Progress
     result.providers_used.extend(model.providers_used())
     if spec.profile_ops:
         result.warnings.append("per-op profiling was on: latency includes the profiler's overhead")
-        for op in model.op_profile():
+        for op in model.op_profile(skip_runs=1 + spec.warmup_runs):
             result.op_profile.add(node_name=op.node_name, op_type=op.op_type, provider=op.provider,
-                                  mean_us=op.mean_us, count=op.count)
+                                  mean_us=op.mean_us, count=op.count, median_us=op.median_us,
+                                  steady_count=op.steady_count, order=op.order)
     model.close()
     result.state = pb.JOB_STATE_SUCCEEDED
     return result

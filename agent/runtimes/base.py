@@ -42,6 +42,9 @@ class OpTiming:
     provider: str
     mean_us: float
     count: int
+    median_us: float = 0.0  # steady-state runs only (0 when there were none)
+    steady_count: int = 0
+    order: int = 0  # position of the node's first kernel in an inference
 
 
 class LoadedModel(ABC):
@@ -70,8 +73,9 @@ class LoadedModel(ABC):
     def output_specs(self) -> list[TensorSpec]:
         return self.outputs
 
-    def op_profile(self) -> list[OpTiming]:
-        """Per-op timings when profiling was asked for and the runtime supports it."""
+    def op_profile(self, skip_runs: int = 0) -> list[OpTiming]:
+        """Per-op timings when profiling was asked for and the runtime supports it; the first `skip_runs`
+        inferences (first inference and warm-up) are left out of the steady-state medians."""
         return []
 
     def close(self) -> None:  # noqa: B027 - optional hook, most runtimes free on garbage collection

@@ -1,9 +1,11 @@
 """onnxruntime plug-in. Imported only inside the worker process, never by the idle agent."""
 from __future__ import annotations
 
+import bisect
 import glob
 import json
 import os
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,18 +122,19 @@ class OnnxLoadedModel(LoadedModel):
     def providers_used(self) -> list[str]:
         return list(self._session.get_providers())
 
-    def op_profile(self) -> list[OpTiming]:
+    def op_profile(self, skip_runs: int = 0) -> list[OpTiming]:
         if not self._options.profile_ops:
             return []
         path = self._session.end_profiling()
-        return _parse_ort_profile(path)
+        return _parse_ort_profile(path, skip_runs)
 
     def close(self) -> None:
         self._session = None
 
 
-def _parse_ort_profile(path: str) -> list[OpTiming]:
-    """Mean kernel time per node from an ORT chrome-trace profile (`*_kernel_time` events)."""
+def _parse_ort_profile(path: str, skip_runs: int = 0) -> list[OpTiming]:
+    """Per-node kernel times from an ORT chrome-trace profile (`*_kernel_time` events): the mean over every
+    run, and the median over the runs after the first `skip_runs` (each `model_run` event is one inference)."""
     if not path or not os.path.exists(path):
         candidates = sorted(glob.glob(os.path.join(os.path.dirname(path or "."), "ort_profile*.json")))
         if not candidates:
@@ -139,13 +142,31 @@ def _parse_ort_profile(path: str) -> list[OpTiming]:
         path = candidates[-1]
     with open(path) as f:
         events = json.load(f)
-    totals: dict[str, list] = {}
+    runs = sorted((float(ev.get("ts", 0)), float(ev.get("ts", 0)) + float(ev.get("dur", 0))) for ev in events
+                  if ev.get("cat") == "Session" and ev.get("name") == "model_run")
+    starts = [start for start, _ in runs]
+    nodes: dict[str, dict] = {}
+    first_seen: dict[str, tuple[int, float]] = {}
     for ev in events:
         if ev.get("cat") != "Node" or not ev.get("name", "").endswith("_kernel_time"):
             continue
         args = ev.get("args", {})
-        node = ev["name"][: -len("_kernel_time")]
-        entry = totals.setdefault(node, [args.get("op_name", ""), args.get("provider", ""), 0.0, 0])
-        entry[2] += float(ev.get("dur", 0))
-        entry[3] += 1
-    return [OpTiming(node, op, prov, total / count, count) for node, (op, prov, total, count) in totals.items()]
+        name = ev["name"][: -len("_kernel_time")]
+        ts, dur = float(ev.get("ts", 0)), float(ev.get("dur", 0))
+        run = bisect.bisect_right(starts, ts) - 1  # the inference this kernel ran in (-1: before any)
+        entry = nodes.setdefault(name, {"op": args.get("op_name", ""), "provider": args.get("provider", ""),
+                                        "total": 0.0, "count": 0, "steady": {}})
+        entry["total"] += dur
+        entry["count"] += 1
+        if run >= skip_runs:  # a node may run several kernels per inference: sum them per run
+            entry["steady"][run] = entry["steady"].get(run, 0.0) + dur
+        key = (run, ts)
+        if name not in first_seen or key < first_seen[name]:
+            first_seen[name] = key
+    order = {name: i for i, name in enumerate(sorted(first_seen, key=lambda n: first_seen[n]))}
+    out = []
+    for name, e in nodes.items():
+        steady = list(e["steady"].values())
+        out.append(OpTiming(name, e["op"], e["provider"], e["total"] / e["count"], e["count"],
+                            statistics.median(steady) if steady else 0.0, len(steady), order.get(name, 0)))
+    return out

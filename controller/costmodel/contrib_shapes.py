@@ -135,16 +135,78 @@ RULES: dict[str, Callable[[Graph, Node], Shape | None]] = {
 }
 
 
+def _pool(g: Graph, n: Node) -> Shape | None:
+    x = _shape(g, n, 0)
+    kernel = n.attrs.get("kernel_shape")
+    if x is None or not kernel:
+        return None
+    rank = len(kernel)
+    spatial = conv_output_spatial(
+        x[2:], kernel, n.attrs.get("strides") or [1] * rank, n.attrs.get("dilations") or [1] * rank,
+        n.attrs.get("pads"), n.attrs.get("auto_pad", "NOTSET") or "NOTSET", bool(n.attrs.get("ceil_mode", 0)),
+    )
+    return x[:2] + spatial
+
+
+def _nchwc_upsample(g: Graph, n: Node) -> Shape | None:
+    x, scales = _shape(g, n, 0), n.attrs.get("scales")
+    if x is None or not scales or len(scales) != len(x):
+        return None
+    return tuple(int(d) * int(s) for d, s in zip(x, scales, strict=True))
+
+
+def _reorder_input(g: Graph, n: Node) -> Shape | None:
+    x = _shape(g, n, 0)  # the blocked layout is internal: the logical shape is NCHW
+    if x is None or not n.attrs.get("channels_last"):
+        return x
+    return (x[0], x[-1]) + tuple(x[1:-1])
+
+
+def _reorder_output(g: Graph, n: Node) -> Shape | None:
+    x = _shape(g, n, 0)
+    if x is None:
+        return None
+    channels = int(n.attrs.get("channels") or x[1])  # the blocked tensor may be padded to the block size
+    if n.attrs.get("channels_last"):
+        return (x[0],) + tuple(x[2:]) + (channels,)
+    return (x[0], channels) + tuple(x[2:])
+
+
+# onnxruntime's NCHWc layout transformer (x86 CPUs): blocked-channel versions of conv and pooling, and the
+# reorders at the edges of a blocked region. Shapes here are the logical NCHW ones.
+NCHWC_DOMAIN = "com.microsoft.nchwc"
+NCHWC_RULES: dict[str, Callable[[Graph, Node], Shape | None]] = {
+    "Conv": _fused_conv,
+    "MaxPool": _pool,
+    "AveragePool": _pool,
+    "GlobalAveragePool": _global_pool,
+    "GlobalMaxPool": _global_pool,
+    "Upsample": _nchwc_upsample,
+    "ReorderInput": _reorder_input,
+    "ReorderOutput": _reorder_output,
+}
+
+
+def _rule(node: Node) -> Callable[[Graph, Node], Shape | None] | None:
+    if node.domain == "com.microsoft":
+        return RULES.get(node.op_type)
+    if node.domain == NCHWC_DOMAIN:
+        return NCHWC_RULES.get(node.op_type)
+    return None
+
+
 def fill_contrib_shapes(graph: Graph) -> list[str]:
-    """Fill unknown first-output shapes of com.microsoft nodes in execution order; returns the tensors filled."""
+    """Fill unknown first-output shapes of com.microsoft(.nchwc) nodes in execution order; returns the tensors
+    filled."""
     filled: list[str] = []
     for node in graph.nodes:
-        if node.domain != "com.microsoft" or node.op_type not in RULES or not node.outputs:
+        rule = _rule(node)
+        if rule is None or not node.outputs:
             continue
         out = graph.tensor(node.outputs[0])
         if out is None or out.shape is not None:
             continue
-        shape = RULES[node.op_type](graph, node)
+        shape = rule(graph, node)
         if shape is None:
             continue
         out.shape = shape

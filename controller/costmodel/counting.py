@@ -117,6 +117,8 @@ def counter_for(graph: Graph, node: Node) -> Callable[[Ctx], Work] | None:
         return onnx_ops.ONNX_COUNTERS.get(node.op_type)
     if domain == "com.microsoft" and node.op_type in onnx_ops.MICROSOFT_OPS:
         return onnx_ops.ONNX_COUNTERS.get(node.op_type)
+    if domain == "com.microsoft.nchwc":
+        return onnx_ops.NCHWC_COUNTERS.get(node.op_type)
     return None
 
 

@@ -329,6 +329,28 @@ MICROSOFT_OPS = frozenset({
 })
 
 
+
+def _nchwc_conv(c: Ctx) -> Work:
+    """NCHWc Conv: a Conv with its activation (and a residual `Sum`, input 3) fused, in blocked layout."""
+    work = _fused_conv(c)
+    if c.has(3):
+        work.elementwise_ops += c.out_numel()
+    return work
+
+
+# onnxruntime's NCHWc layout ops (com.microsoft.nchwc, x86): counted as the ops they stand for.
+NCHWC_COUNTERS: dict[str, Callable[[Ctx], Work]] = {
+    "Conv": _nchwc_conv,
+    "MaxPool": _onnx_pool,
+    "AveragePool": _onnx_pool,
+    "GlobalAveragePool": _onnx_global_pool,
+    "GlobalMaxPool": _onnx_global_pool,
+    "Upsample": _onnx_resize,
+    "ReorderInput": data_movement,
+    "ReorderOutput": data_movement,
+}
+
+
 # Input slots that hold learned parameters (when they are constants). None = every constant input.
 # Running mean/var of BatchNormalization are buffers, not parameters (the torch convention).
 PARAM_SLOTS: dict[str, tuple[int, ...] | None] = {

@@ -319,18 +319,24 @@ class TensorInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class OpProfile(_message.Message):
-    __slots__ = ("node_name", "op_type", "provider", "mean_us", "count")
+    __slots__ = ("node_name", "op_type", "provider", "mean_us", "count", "median_us", "steady_count", "order")
     NODE_NAME_FIELD_NUMBER: _ClassVar[int]
     OP_TYPE_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MEAN_US_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_US_FIELD_NUMBER: _ClassVar[int]
+    STEADY_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
     node_name: str
     op_type: str
     provider: str
     mean_us: float
     count: int
-    def __init__(self, node_name: _Optional[str] = ..., op_type: _Optional[str] = ..., provider: _Optional[str] = ..., mean_us: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
+    median_us: float
+    steady_count: int
+    order: int
+    def __init__(self, node_name: _Optional[str] = ..., op_type: _Optional[str] = ..., provider: _Optional[str] = ..., mean_us: _Optional[float] = ..., count: _Optional[int] = ..., median_us: _Optional[float] = ..., steady_count: _Optional[int] = ..., order: _Optional[int] = ...) -> None: ...
 
 class JobResult(_message.Message):
     __slots__ = ("job_id", "state", "error", "runtime", "runtime_version", "execution_provider_requested", "providers_used", "threads", "warmup_runs", "load_ms", "first_inference_ms", "latency", "samples_ns", "window_start_ns", "window_end_ns", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "inputs", "outputs", "warnings", "model_sha256", "model_name", "spec", "worker_exit_code", "op_profile", "started_unix_s", "finished_unix_s", "agent_version", "peak_rss_steady_kib", "measurement")
