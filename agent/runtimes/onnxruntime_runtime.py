@@ -145,8 +145,9 @@ def _parse_ort_profile(path: str, skip_runs: int = 0) -> list[OpTiming]:
     runs = sorted((float(ev.get("ts", 0)), float(ev.get("ts", 0)) + float(ev.get("dur", 0))) for ev in events
                   if ev.get("cat") == "Session" and ev.get("name") == "model_run")
     starts = [start for start, _ in runs]
-    nodes: dict[str, dict] = {}
-    first_seen: dict[str, tuple[int, float]] = {}
+    # Keyed by name and node index: the optimizer may give several nodes one name ("ReorderOutput").
+    nodes: dict[tuple[str, str], dict] = {}
+    first_seen: dict[tuple[str, str], tuple[int, float]] = {}
     for ev in events:
         if ev.get("cat") != "Node" or not ev.get("name", "").endswith("_kernel_time"):
             continue
@@ -154,19 +155,20 @@ def _parse_ort_profile(path: str, skip_runs: int = 0) -> list[OpTiming]:
         name = ev["name"][: -len("_kernel_time")]
         ts, dur = float(ev.get("ts", 0)), float(ev.get("dur", 0))
         run = bisect.bisect_right(starts, ts) - 1  # the inference this kernel ran in (-1: before any)
-        entry = nodes.setdefault(name, {"op": args.get("op_name", ""), "provider": args.get("provider", ""),
+        node = (name, str(args.get("node_index", "")))
+        entry = nodes.setdefault(node, {"op": args.get("op_name", ""), "provider": args.get("provider", ""),
                                         "total": 0.0, "count": 0, "steady": {}})
         entry["total"] += dur
         entry["count"] += 1
         if run >= skip_runs:  # a node may run several kernels per inference: sum them per run
             entry["steady"][run] = entry["steady"].get(run, 0.0) + dur
         key = (run, ts)
-        if name not in first_seen or key < first_seen[name]:
-            first_seen[name] = key
-    order = {name: i for i, name in enumerate(sorted(first_seen, key=lambda n: first_seen[n]))}
+        if node not in first_seen or key < first_seen[node]:
+            first_seen[node] = key
+    order = {node: i for i, node in enumerate(sorted(first_seen, key=lambda n: first_seen[n]))}
     out = []
-    for name, e in nodes.items():
+    for (name, index), e in nodes.items():
         steady = list(e["steady"].values())
         out.append(OpTiming(name, e["op"], e["provider"], e["total"] / e["count"], e["count"],
-                            statistics.median(steady) if steady else 0.0, len(steady), order.get(name, 0)))
+                            statistics.median(steady) if steady else 0.0, len(steady), order.get((name, index), 0)))
     return out

@@ -57,6 +57,8 @@ class Node:
     outputs: list[str]
     attrs: dict[str, Any] = field(default_factory=dict)
     domain: str = ""  # ONNX operator domain ("" = ai.onnx); TFLite: "tflite" or "custom"
+    # False when the file gave the node no name and the reader made one up (profilers name it differently).
+    named: bool = True
 
 
 @dataclass

@@ -292,7 +292,8 @@ def _build_graph(
             name = f"{name}_{index}"
         seen_names.add(name)
         attrs = {a.name: _attr_value(onnx, a) for a in proto.attribute}
-        node = Node(name, proto.op_type, list(proto.input), list(proto.output), attrs, proto.domain)
+        node = Node(name, proto.op_type, list(proto.input), list(proto.output), attrs, proto.domain,
+                    named=bool(proto.name) and name == proto.name)
         for t_name in node.outputs:
             if t_name and t_name not in tensors:
                 tensors[t_name] = Tensor(t_name, None, "unknown")
