@@ -84,15 +84,31 @@ class KernelFit:
     roofline: Roofline
     categories: list[str]  # kernel types seen in calibration (the one-hot columns)
     families: dict[str, FamilyFit] = field(default_factory=dict)
-    # Model-level composition: latency = per_run_us + sum(kernel time + per_kernel_us).
+    # Model-level composition: latency = per_run_us + sum(kernel time + per_kernel_us). per_kernel_us may be
+    # negative: kernel times come from profiled runs, and the profiler adds a little to every kernel.
     per_run_us: float = 0.0
     per_kernel_us: float = 0.0
+    # Weights streamed from DRAM. An isolated kernel runs with its weights hot in cache; inside a model that
+    # touches more bytes per inference than the cache holds, a kernel's weights were evicted since its last
+    # run. With T the model's bytes per inference and C the effective cache, a share 1 - C/T of each kernel's
+    # weights comes from DRAM at the cold rate (measured on a chain of large one-row layers), and the kernel
+    # takes at least that long. C is fitted on the suite's networks.
+    cold_bytes_per_s: float = 0.0
+    cache_bytes: float = 0.0
+    small_kernel_us: float = 0.0  # 10th percentile of the measured kernel times (bounds per_kernel_us below)
 
     def vector(self, kernel: Kernel) -> list[float]:
         return kernel.vector() + [1.0 if kernel.key == c else 0.0 for c in self.categories]
 
+    def cold_share(self, kernels: Sequence[Kernel]) -> float:
+        touched = sum(k.bytes for k in kernels)
+        if self.cold_bytes_per_s <= 0 or self.cache_bytes <= 0 or touched <= self.cache_bytes:
+            return 0.0
+        return 1.0 - self.cache_bytes / touched
+
     def predict(self, kernels: Sequence[Kernel]) -> list[KernelPrediction]:
         out: list[KernelPrediction | None] = [None] * len(kernels)
+        cold = self.cold_share(kernels)
         by_family: dict[str, list[int]] = defaultdict(list)
         for i, k in enumerate(kernels):
             by_family[family_of(k)].append(i)
@@ -107,6 +123,9 @@ class KernelFit:
             for j, i in enumerate(idx):
                 t = roof[j] * math.exp(float(mean[j]))
                 k = kernels[i]
+                if cold:
+                    weights = math.expm1(k.features.get("log_weight_bytes", 0.0))
+                    t = max(t, cold * weights / self.cold_bytes_per_s * 1e6)
                 out[i] = KernelPrediction(t, float(std[j]), roof[j], self.roofline.bound(k.ops, k.bytes), fit is not None,
                                           min(1.0, roof[j] / t) if t > 0 else 0.0)
         return [p for p in out if p is not None]
@@ -118,6 +137,9 @@ class KernelFit:
             "categories": self.categories,
             "per_run_us": self.per_run_us,
             "per_kernel_us": self.per_kernel_us,
+            "cold_bytes_per_s": self.cold_bytes_per_s,
+            "cache_bytes": self.cache_bytes,
+            "small_kernel_us": self.small_kernel_us,
             "families": {name: {"samples": f.samples, "cv_median_abs_err": f.cv_median_abs_err,
                                 "cv_p90_abs_err": f.cv_p90_abs_err, "cv_time_weighted_err": f.cv_time_weighted_err,
                                 "worst": f.worst, "forest": f.forest.to_dict()}
@@ -131,7 +153,9 @@ class KernelFit:
                 for name, f in d["families"].items()}
         r = d["roofline"]
         return KernelFit(int(d["threads"]), Roofline(float(r["ops_per_s"]), float(r["bytes_per_s"])),
-                         list(d["categories"]), fams, float(d["per_run_us"]), float(d["per_kernel_us"]))
+                         list(d["categories"]), fams, float(d["per_run_us"]), float(d["per_kernel_us"]),
+                         float(d.get("cold_bytes_per_s", 0.0)), float(d.get("cache_bytes", 0.0)),
+                         float(d.get("small_kernel_us", 0.0)))
 
 
 def board_roofline(samples: Iterable[KernelSample]) -> Roofline:
@@ -152,6 +176,7 @@ def fit_kernels(samples: Sequence[KernelSample], threads: int, seed: int = 0) ->
     roofline = board_roofline(samples)
     categories = sorted({s.kernel.key for s in samples})
     fit = KernelFit(threads, roofline, categories)
+    fit.small_kernel_us = float(np.percentile([s.time_us for s in samples], 10))
     for fam in FAMILIES:
         items = [s for s in samples if family_of(s.kernel) == fam]
         if len(items) < MIN_FAMILY_SAMPLES:
@@ -170,23 +195,41 @@ def fit_kernels(samples: Sequence[KernelSample], threads: int, seed: int = 0) ->
 
 
 def fit_composition(fit: KernelFit, models: Sequence[tuple[float, Sequence[Kernel]]]) -> None:
-    """per_run_us and per_kernel_us from models measured end to end (unprofiled): least squares on
-    measured - sum(predicted kernels) = per_run + per_kernel * n_kernels, both kept at or above zero."""
+    """per_run_us and per_kernel_us from models measured end to end (unprofiled):
+    least squares on the relative residual (measured - sum of predicted kernels) / measured, so a small network,
+    where these terms matter most, weighs as much as a large one. per_run stays >= 0; per_kernel may be
+    negative but never takes a kernel below zero on average."""
     rows, target = [], []
     for measured_us, kernels in models:
+        if measured_us <= 0:
+            continue
         predicted = sum(p.time_us for p in fit.predict(kernels))
-        rows.append([1.0, float(len(kernels))])
-        target.append(measured_us - predicted)
+        rows.append([1.0 / measured_us, len(kernels) / measured_us])
+        target.append((measured_us - predicted) / measured_us)
     if len(rows) < 3:
         return
     a, b = np.array(rows), np.array(target)
     (per_run, per_kernel), *_ = np.linalg.lstsq(a, b, rcond=None)
-    if per_kernel < 0:  # one term only: the residual is per run
-        per_kernel, per_run = 0.0, float(np.median(b))
-    if per_run < 0:
+    if per_run < 0:  # per kernel only
         per_run = 0.0
-        per_kernel = max(0.0, float(np.sum(a[:, 1] * b) / np.sum(a[:, 1] ** 2)))
-    fit.per_run_us, fit.per_kernel_us = float(per_run), float(per_kernel)
+        per_kernel = float(np.sum(a[:, 1] * b) / np.sum(a[:, 1] ** 2))
+    floor = -fit.small_kernel_us  # the profiler's share of a kernel is at most what the smallest took
+    fit.per_run_us, fit.per_kernel_us = float(per_run), max(float(per_kernel), floor)
+
+
+def fit_cache(fit: KernelFit, models: Sequence[tuple[float, Sequence[Kernel]]]) -> None:
+    """The effective cache size that best explains the networks (composition refitted for each candidate)."""
+    if fit.cold_bytes_per_s <= 0 or len(models) < 3:
+        return
+    best: tuple[float, float] | None = None
+    for mib in (0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256):
+        fit.cache_bytes = mib * 1024 * 1024
+        fit_composition(fit, models)
+        err = float(np.mean([abs(predicted_latency_us(fit, k)[0] / m - 1) for m, k in models if m > 0]))
+        if best is None or err < best[0] - 1e-9:
+            best = (err, fit.cache_bytes)
+    fit.cache_bytes = best[1] if best else 0.0
+    fit_composition(fit, models)
 
 
 def predicted_latency_us(fit: KernelFit, kernels: Sequence[Kernel]) -> tuple[float, float, list[KernelPrediction]]:

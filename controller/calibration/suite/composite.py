@@ -95,13 +95,17 @@ def build_composite(net: Net, spec: CompositeSpec, tflite: bool = False) -> Valu
     blocks, acts = (TFLITE_BLOCKS, TFLITE_ACTS) if tflite else (BLOCKS, ACTS)
     widths = [max(8, int(c * spec.width) // 8 * 8) for c in (16, 32, 64, 128, 256, 384)]
     x = net.conv_bn(net.input, widths[0], 3, 2, act="relu")
+    size = spec.resolution // 2
     if rng.random() < 0.4:
         x = net.max_pool(x, 2, 2) if tflite else net.max_pool(x, 3, 2, 1)
+        size //= 2
     for stage in range(spec.stages):
         cout = widths[min(stage + 1, len(widths) - 1)]
         for i in range(spec.depth):
             kind = rng.choice(blocks if cout % 4 == 0 else blocks[:4])
-            x = _block(net, x, kind, cout, 2 if i == 0 else 1, rng, acts)
+            stride = 2 if i == 0 and size >= 8 else 1  # real networks stop halving around 7x7 or 4x4
+            size = -(-size // stride)
+            x = _block(net, x, kind, cout, stride, rng, acts)
     x = net.conv_bn(x, widths[-1] * 2, 1, act="relu")
     return net.linear(net.pool_flatten(x), 1000)
 
@@ -120,3 +124,47 @@ def composite_tflite(spec: CompositeSpec, int8: bool = False) -> bytes:
 
     net = TfliteNet(Weights(spec.key), [1, spec.resolution, spec.resolution, 3], spec.key, int8=int8)
     return net.finish(build_composite(net, spec, tflite=True), f"edgebench kernel suite: {spec.key}")
+
+
+# A chain of one-row fully-connected layers whose weights together far exceed any cache: every kernel
+# streams its weights from DRAM, as a classifier head or a transformer's linear layers do inside a model whose
+# weights do not stay cached between inferences. Its time per weight byte is the board's cold-weight rate.
+COLD_WIDTH = 1024  # 1024 x 1024 fp32 = 4 MiB per layer
+COLD_LAYERS = 24  # 96 MiB in all (24 MiB as int8)
+
+
+def cold_chain_key(dtype: str) -> str:
+    return f"coldchain_w{COLD_WIDTH}_l{COLD_LAYERS}_{dtype}"
+
+
+def cold_chain_onnx() -> bytes:
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(5)
+    nodes, inits = [], []
+    x = "input"
+    for i in range(COLD_LAYERS):
+        w, b, y = f"w{i}", f"b{i}", f"fc{i}"
+        inits.append(numpy_helper.from_array(
+            (rng.standard_normal((COLD_WIDTH, COLD_WIDTH)) / COLD_WIDTH ** 0.5).astype(np.float32), w))
+        inits.append(numpy_helper.from_array(np.zeros(COLD_WIDTH, np.float32), b))
+        nodes.append(helper.make_node("Gemm", [x, w, b], [y], name=y, transB=1))
+        x = y
+    graph = helper.make_graph(nodes, "edgebench_cold_chain",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, COLD_WIDTH])],
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, COLD_WIDTH])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def cold_chain_tflite(int8: bool = False) -> bytes:
+    from ...zoo.tflite_net import TfliteNet
+    from ...zoo.weights import Weights
+
+    net = TfliteNet(Weights("coldchain"), [1, COLD_WIDTH], "coldchain", int8=int8)
+    x = net.input
+    for _ in range(COLD_LAYERS):
+        x = net.linear(x, COLD_WIDTH)
+    return net.finish(x, "edgebench kernel suite: cold-weight chain")

@@ -15,8 +15,10 @@ from collections.abc import Callable
 
 from .spec import KernelSpec
 
-# Spatial sizes an activation map has in these models (square and not), and channel counts.
-SPATIAL = (4, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 38, 40, 48, 56, 64, 80, 96, 112, 128, 160)
+# Spatial sizes activation maps have in these models: the halvings of 224, 240, 256, 299, 300, 320 and 512
+# inputs (odd ones too: 55, 27, 13, 147, 73, 35, 17, 15...), square and not.
+SPATIAL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 19, 20, 24, 27, 28, 30, 32, 35, 38, 40, 48, 55, 56,
+           60, 64, 71, 73, 75, 80, 96, 112, 120, 128, 147, 150, 160)
 MAX_CONV_MACS = 600e6  # one conv above this takes long on a Pi at one thread; models rarely have them
 MIN_WORK = 2_000  # below this a kernel is pure overhead: measured by the smallest samples anyway
 
@@ -43,8 +45,9 @@ def _act(rng: random.Random) -> str:
 
 def sample_conv(rng: random.Random, dtype: str) -> KernelSpec:
     for _ in range(100):
-        kind = rng.choices(["pointwise", "dense", "depthwise", "grouped", "stem"], [0.35, 0.22, 0.25, 0.13, 0.05])[0]
-        h, w = _spatial(rng)
+        kind = rng.choices(["pointwise", "dense", "depthwise", "grouped", "stem"], [0.34, 0.2, 0.22, 0.19, 0.05])[0]
+        # the last stages of small-input and detection models run on maps down to 1x1
+        h, w = _spatial(rng, 1 if rng.random() < 0.1 else 3)
         stride = 2 if rng.random() < 0.2 else 1
         if kind == "pointwise":
             k, cin, cout, groups = 1, _channels(rng), _channels(rng, 8, 2048), 1

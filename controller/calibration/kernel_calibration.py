@@ -1,0 +1,470 @@
+"""Kernel-level calibration: measure the suite on the board, fit per-kernel models, check them held out.
+
+For each cell (runtime x dtype x thread count) the suite's sampled one-kernel models run as batch jobs;
+onnxruntime's are profiled (each node of the board's optimized graph is one kernel sample, joined by name),
+TFLite's are timed end to end one op per model (minus the invoke cost of a tiny op). The random networks run
+unprofiled for the composition terms and in their own workers for memory. Then:
+
+1. a forest per family per (runtime, threads) on every dtype's samples, with out-of-fold errors;
+2. where the out-of-fold error is worst, or a kernel's runs spread too much, more samples are measured and
+   the fit is redone (`ADAPTIVE_ROUNDS`);
+3. composition (per run, per kernel) is fitted on half of the networks and checked on the other half, then
+   refitted on all; memory likewise per runtime.
+
+Measurements are kept per cell (kernel_store), so a second calibration measures only what is missing.
+"""
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..costmodel.analysis import analyze
+from ..costmodel.kernels import Kernel, kernels_of
+from ..costmodel.profile_join import node_times
+from ..costmodel.reader import read_model
+from .kernel_fit import KernelFit, KernelSample, fit_cache, fit_kernels, predicted_latency_us
+from .kernel_store import Cell, CellMeasurements, ModelTiming, load_cell, save_cell
+from .memory_fit import MemoryFit, MemorySample, fit_memory
+from .suite import sampling
+from .suite.composite import cold_chain_key, composite_specs
+from .suite.models import (
+    SuiteModel,
+    cold_chain_model,
+    composite_model,
+    onnx_kernel_model,
+    tflite_kernel_model,
+)
+from .suite.spec import KernelSpec
+from .suite_runner import ItemRequest, ItemResult, RunSettings, SuiteRunner
+
+NOISY_SPREAD = 0.35  # (p90 - p10) / p50 above this: the runs disagree, measure the kernel again
+ADAPTIVE_TARGET = 0.08  # a family whose time-weighted out-of-fold error is above this gets more samples
+
+
+@dataclass(frozen=True)
+class SuiteSize:
+    kernels: int  # first draw per (runtime, dtype)
+    extra: int  # per adaptive round and family that needs it
+    rounds: int
+    composites: int
+    runs: int
+    warmup: int
+
+
+FULL = SuiteSize(kernels=200, extra=40, rounds=1, composites=8, runs=10, warmup=2)
+QUICK = SuiteSize(kernels=60, extra=0, rounds=0, composites=4, runs=6, warmup=1)
+
+
+@dataclass
+class RuntimeTarget:
+    runtime: str
+    version: str
+    ep: str  # what the kernels run on: "CPUExecutionProvider", "xnnpack"
+
+
+@dataclass
+class KernelCalibrationOptions:
+    threads: list[int]
+    runtimes: list[RuntimeTarget]
+    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8"])
+    quick: bool = False
+    remeasure: bool = False
+    seed: int = 0
+
+
+@dataclass
+class RuntimeModels:
+    """What the profile keeps for one runtime: fits per thread count, memory, and how they were checked."""
+
+    runtime: str
+    version: str
+    ep: str
+    fits: dict[int, KernelFit]
+    memory: MemoryFit | None
+    check: dict[str, Any]  # held-out and in-sample figures (see `check_summary`)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"runtime": self.runtime, "version": self.version, "ep": self.ep,
+                "fits": {str(t): f.to_dict() for t, f in self.fits.items()},
+                "memory": self.memory.to_dict() if self.memory else None, "check": self.check}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> RuntimeModels:
+        return RuntimeModels(d["runtime"], d["version"], d["ep"],
+                             {int(t): KernelFit.from_dict(f) for t, f in d["fits"].items()},
+                             MemoryFit.from_dict(d["memory"]) if d.get("memory") else None, d.get("check", {}))
+
+
+@dataclass
+class KernelCalibrationResult:
+    models: dict[str, RuntimeModels]  # runtime name -> models
+    seconds: float
+    measured_items: int  # suite models measured this time (not reused from an earlier calibration)
+    reused_items: int
+    board_seconds: float  # time the board spent running suite jobs (what a slower board scales)
+
+
+# ------------------------------------------------------------------------------------------ the suite
+
+
+def _supported(runtime: str) -> Callable[[KernelSpec], bool]:
+    if runtime == "onnxruntime":
+        from .suite.onnx_kernels import onnx_supported
+
+        return onnx_supported
+    from .suite.tflite_kernels import tflite_supported
+
+    return tflite_supported
+
+
+def _kernel_model(runtime: str, spec: KernelSpec) -> SuiteModel:
+    return onnx_kernel_model(spec) if runtime == "onnxruntime" else tflite_kernel_model(spec)
+
+
+def _baseline_specs(dtype: str) -> list[KernelSpec]:
+    """Tiny ops whose whole time is the runtime's per-invoke cost (subtracted from TFLite's kernel times)."""
+    return [KernelSpec.make("binary", dtype, h=1, w=1, c=8, op="add", bcast="same"),
+            KernelSpec.make("unary", dtype, h=1, w=1, c=8, op="relu"),
+            KernelSpec.make("binary", dtype, h=1, w=2, c=8, op="add", bcast="same")]
+
+
+def _items(runtime: str, models: Sequence[SuiteModel]) -> list[ItemRequest]:
+    onnx = runtime == "onnxruntime"
+    out = []
+    for m in models:
+        if onnx:  # kernels profiled (one sample per node), networks timed whole; both return their graph
+            out.append(ItemRequest(m, profile=not m.composite, optimized=True))
+        else:
+            for part in (m.parts or [m]):
+                out.append(ItemRequest(part))
+            if m.parts:  # the whole multi-op kernel too: a small network, for composition
+                out.append(ItemRequest(m))
+    return out
+
+
+# -------------------------------------------------------------------------------- results -> samples
+
+
+def _executed(model: SuiteModel, result: ItemResult, runtime: str) -> tuple[Any, list[Kernel]]:
+    """The graph the runtime ran and its kernels: onnxruntime's optimized graph, or the TFLite file."""
+    if runtime == "onnxruntime":
+        if not result.optimized_model:
+            raise ValueError(f"{model.key}: the board returned no optimized graph")
+        with tempfile.NamedTemporaryFile(suffix=".onnx") as tmp:
+            tmp.write(result.optimized_model)
+            tmp.flush()
+            graph = read_model(tmp.name)
+            cost = analyze(graph, tmp.name)
+    else:
+        graph = read_model(model.path)
+        cost = analyze(graph, str(model.path))
+    return (graph, cost), kernels_of(graph, cost)
+
+
+def _record(meas: CellMeasurements, model: SuiteModel, result: ItemResult, runtime: str, baseline_us: float,
+            memory: bool = False) -> None:
+    """Add what one measured suite item says to the cell's measurements."""
+    meas.measured_keys.add(model.key)
+    if result.error:
+        return
+    if result.spread > NOISY_SPREAD:
+        meas.noisy_keys.add(model.key)
+    else:
+        meas.noisy_keys.discard(model.key)
+    (graph, cost), kernels = _executed(model, result, runtime)
+    if model.composite or memory:
+        source = _memory_key(model.key) if memory else model.key
+        meas.models = [m for m in meas.models if m.source != source]
+        held = sum(t.bytes or 0 for t in graph.tensors.values() if t.is_weight)
+        meas.models.append(ModelTiming(source, result.p50_us, kernels, result.peak_rss_load_kib,
+                                       result.peak_rss_steady_kib, result.rss_before_load_kib, held,
+                                       _file_weight_bytes(model), cost.peak_activation_bytes))
+        return
+    meas.samples = [s for s in meas.samples if s.source != model.key]
+    if runtime == "onnxruntime":
+        times = node_times(graph, [_Entry(o) for o in result.op_times])
+        for k in kernels:
+            if k.name in times and times[k.name] > 0:
+                meas.samples.append(KernelSample(k, times[k.name], model.key))
+    elif len(kernels) == 1:  # one op per TFLite suite model: its time is the invoke minus the runtime's own
+        meas.samples.append(KernelSample(kernels[0], max(result.p50_us - baseline_us, 0.05), model.key))
+
+
+class _Entry:
+    def __init__(self, o) -> None:
+        self.node_name, self.op_type, self.median_us, self.order = o.node_name, o.op_type, o.median_us, o.order
+
+
+def _file_weight_bytes(model: SuiteModel) -> int:
+    graph = read_model(model.path)
+    return int(sum(t.bytes or 0 for t in graph.tensors.values() if t.is_weight))
+
+
+# ------------------------------------------------------------------------------------------- running
+
+
+@dataclass
+class _Pending:
+    cell: Cell
+    models: dict[str, SuiteModel]
+    job_ids: list[str]
+    memory: bool = False
+
+
+class _Session:
+    """One calibration's bookkeeping: what is measured, kept, and how long the board spent on it."""
+
+    def __init__(self, runner: SuiteRunner, opts: KernelCalibrationOptions, size: SuiteSize,
+                 cells: dict[Cell, CellMeasurements], log: Callable[[str], None]) -> None:
+        self.runner, self.opts, self.size, self.cells, self.log = runner, opts, size, cells, log
+        self.measured = 0
+        self.board_seconds = 0.0
+        self.baselines: dict[Cell, float] = {}
+
+    def measure(self, plan: dict[Cell, list[SuiteModel]], memory: bool = False) -> None:
+        """Submit every cell's items first (the board runs them back to back), then collect."""
+        pending = []
+        for cell, models in plan.items():
+            if not models:
+                continue
+            settings = RunSettings(cell.runtime, cell.ep, cell.threads, self.size.runs, self.size.warmup)
+            items = _items(cell.runtime, models)
+            by_key = {i.model.key: i.model for i in items}
+            ids = self.runner.submit(items, settings, batch=not memory)
+            pending.append(_Pending(cell, by_key, ids, memory))
+        started = time.monotonic()
+        for p in pending:
+            meas = self.cells[p.cell]
+            for job_id in p.job_ids:
+                for result in self.runner.results(job_id):
+                    model = p.models[result.key]
+                    self.measured += 1
+                    try:
+                        _record(meas, model, result, p.cell.runtime, self.baselines.get(p.cell, 0.0), p.memory)
+                    except Exception as exc:  # one unreadable suite result must not end the calibration
+                        self.log(f"  skipped {model.key}: {type(exc).__name__}: {exc}")
+            save_cell(meas)
+        self.board_seconds += time.monotonic() - started
+
+
+def _cells(board_fingerprint: str, opts: KernelCalibrationOptions) -> list[Cell]:
+    return [Cell(board_fingerprint, rt.runtime, rt.version, rt.ep, dtype, threads)
+            for rt in opts.runtimes for dtype in opts.dtypes for threads in opts.threads]
+
+
+def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelCalibrationOptions,
+                      log: Callable[[str], None] = print) -> KernelCalibrationResult:
+    started = time.monotonic()
+    size = QUICK if opts.quick else FULL
+    cells = {c: (CellMeasurements(c) if opts.remeasure else load_cell(c)) for c in _cells(board_fingerprint, opts)}
+    session = _Session(runner, opts, size, cells, log)
+    reused = sum(len(m.measured_keys) for m in cells.values())
+
+    # 1. baselines (TFLite invoke cost) and the first draw of kernels, for every cell at once
+    plan: dict[Cell, list[SuiteModel]] = {}
+    specs: dict[Cell, list[KernelSpec]] = {}
+    for cell, meas in cells.items():
+        supported = _supported(cell.runtime)
+        drawn = sampling.initial_suite(size.kernels, cell.dtype, seed=opts.seed, supported=supported)
+        if cell.runtime == "tflite":
+            drawn = _baseline_specs(cell.dtype) + drawn
+        specs[cell] = drawn
+        plan[cell] = [m for m in (_kernel_model(cell.runtime, s) for s in drawn) if _wanted(m, meas)]
+    log(f"  kernel suite: {sum(len(p) for p in plan.values())} models to measure "
+        f"({reused} kept from earlier calibrations)")
+    _measure_baselines(session, plan)
+    session.measure(plan)
+
+    # 2. fit, then sample more where the fit is worst or the runs were noisy
+    groups = _fit_groups(cells)
+    fits = {g: _fit(cells, group) for g, group in groups.items()}
+    for round_no in range(size.rounds):
+        plan = {}
+        for (runtime, threads), fit in fits.items():
+            for cell in groups[(runtime, threads)]:
+                meas = cells[cell]
+                worst = [s for s in specs[cell] if any(s.key == w for f in fit.families.values()
+                                                       if f.cv_time_weighted_err > ADAPTIVE_TARGET for w in f.worst)]
+                extra = sampling.more_like(worst, size.extra, seed=opts.seed + round_no, supported=_supported(runtime),
+                                           exclude=meas.measured_keys) if worst else []
+                noisy = [s for s in specs[cell] if s.key in meas.noisy_keys]
+                specs[cell] += extra
+                plan[cell] = [_kernel_model(runtime, s) for s in noisy + extra]
+        if not any(plan.values()):
+            break
+        log(f"  adaptive round {round_no + 1}: {sum(len(p) for p in plan.values())} more kernels "
+            "(worst-fitted families and noisy runs)")
+        session.measure(plan)
+        fits = {g: _fit(cells, group) for g, group in groups.items()}
+
+    # 3. networks: end to end for composition, each in its own worker for memory
+    comps = composite_specs(size.composites, seed=opts.seed)
+    plan = {c: [m for m in [*(composite_model(s, _fmt(c.runtime), c.dtype) for s in comps),
+                            cold_chain_model(_fmt(c.runtime), c.dtype)] if _wanted(m, cells[c])]
+            for c in cells}
+    session.measure(plan)
+    top = max(opts.threads)
+    memory_plan = {c: [m for m in (composite_model(s, _fmt(c.runtime), c.dtype) for s in comps)
+                       if not _has_memory(cells[c], m.key)]
+                   for c in cells if c.threads == top}
+    session.measure(memory_plan, memory=True)
+
+    models: dict[str, RuntimeModels] = {}
+    for rt in opts.runtimes:
+        rt_fits: dict[int, KernelFit] = {}
+        check: dict[str, Any] = {"threads": {}}
+        for threads in opts.threads:
+            fit = fits.get((rt.runtime, threads))
+            if fit is None:
+                continue
+            group = groups[(rt.runtime, threads)]
+            _fit_cold(fit, [m for c in group for m in cells[c].models if m.source == cold_chain_key(c.dtype)])
+            nets = [m for c in group for m in cells[c].models if m.latency_us > 0
+                    and not m.source.endswith("#memory") and not m.source.startswith("coldchain")]
+            check["threads"][str(threads)] = _check_composition(fit, nets)
+            rt_fits[threads] = fit
+        mem_samples = [_memory_sample(m) for c in cells if c.runtime == rt.runtime and c.threads == top
+                       for m in cells[c].models if m.source.endswith("#memory") and m.peak_rss_load_kib > 0]
+        memory = fit_memory(mem_samples)
+        check["memory"] = memory.to_dict() if memory else None
+        models[rt.runtime] = RuntimeModels(rt.runtime, rt.version, rt.ep, rt_fits, memory, check)
+    return KernelCalibrationResult(models, time.monotonic() - started, session.measured, reused,
+                                   session.board_seconds)
+
+
+def _fmt(runtime: str) -> str:
+    return "onnx" if runtime == "onnxruntime" else "tflite"
+
+
+def _wanted(model: SuiteModel, meas: CellMeasurements) -> bool:
+    return model.key not in meas.measured_keys or model.key in meas.noisy_keys
+
+
+def _memory_key(key: str) -> str:
+    return f"{key}#memory"
+
+
+def _has_memory(meas: CellMeasurements, key: str) -> bool:
+    return any(m.source == _memory_key(key) and m.peak_rss_load_kib > 0 for m in meas.models)
+
+
+def _measure_baselines(session: _Session, plan: dict[Cell, list[SuiteModel]]) -> None:
+    """TFLite's per-invoke cost first, so its kernel times can be taken net of it."""
+    tiny = {c: [_kernel_model(c.runtime, s) for s in _baseline_specs(c.dtype)] for c in plan if c.runtime == "tflite"}
+    if not tiny:
+        return
+    probe = {c: models for c, models in tiny.items()}
+    for cell, models in probe.items():
+        ids = session.runner.submit([ItemRequest(m) for m in models],
+                                    RunSettings(cell.runtime, cell.ep, cell.threads, 30, 5))
+        times = [r.p50_us for j in ids for r in session.runner.results(j) if not r.error and r.p50_us > 0]
+        session.baselines[cell] = min(times) if times else 0.0
+        session.log(f"  {cell.runtime} {cell.dtype} threads={cell.threads}: invoke cost "
+                    f"{session.baselines[cell]:.1f} us (tiny ops)")
+        keys = {m.key for m in models}
+        plan[cell] = [m for m in plan[cell] if m.key not in keys]
+
+
+def _fit_groups(cells: dict[Cell, CellMeasurements]) -> dict[tuple[str, int], list[Cell]]:
+    groups: dict[tuple[str, int], list[Cell]] = defaultdict(list)
+    for cell in cells:
+        groups[(cell.runtime, cell.threads)].append(cell)
+    return groups
+
+
+def _fit(cells: dict[Cell, CellMeasurements], group: list[Cell]) -> KernelFit:
+    samples = [s for c in group for s in cells[c].samples]
+    return fit_kernels(samples, group[0].threads)
+
+
+def _fit_cold(fit: KernelFit, chains: list[ModelTiming]) -> None:
+    """The cold-weight rate: the chain's weight bytes over its time (its activations are a few KB)."""
+    rates = [m.weight_bytes / (m.latency_us * 1e-6) for m in chains if m.latency_us > 0 and m.weight_bytes > 0]
+    if rates:
+        fit.cold_bytes_per_s = float(np.median(rates))
+
+
+def _check_composition(fit: KernelFit, nets: list[ModelTiming]) -> dict[str, Any]:
+    """Fit per-run / per-kernel terms on half of the networks, report the other half, then fit on all."""
+    nets = sorted(nets, key=lambda m: m.source)
+    held_out: list[dict[str, Any]] = []
+    if len(nets) >= 4:
+        train, test = nets[0::2], nets[1::2]
+        fit_cache(fit, [(m.latency_us, m.kernels) for m in train])
+        held_out = [_net_row(fit, m) for m in test]
+    fit_cache(fit, [(m.latency_us, m.kernels) for m in nets])
+    families = {name: {"samples": f.samples, "cv_median_abs_err": round(f.cv_median_abs_err, 4),
+                       "cv_time_weighted_err": round(f.cv_time_weighted_err, 4)} for name, f in fit.families.items()}
+    return {"families": families, "held_out_networks": held_out,
+            "in_sample_networks": [_net_row(fit, m) for m in nets],
+            "per_run_us": round(fit.per_run_us, 2), "per_kernel_us": round(fit.per_kernel_us, 3),
+            "cold_gbs": round(fit.cold_bytes_per_s / 1e9, 2), "cache_mib": round(fit.cache_bytes / 2**20, 2)}
+
+
+def _net_row(fit: KernelFit, m: ModelTiming) -> dict[str, Any]:
+    predicted, spread, _ = predicted_latency_us(fit, m.kernels)
+    return {"network": m.source, "measured_ms": round(m.latency_us / 1e3, 4), "predicted_ms": round(predicted / 1e3, 4),
+            "error_pct": round((predicted / m.latency_us - 1) * 100, 1) if m.latency_us else None,
+            "uncertainty_pct": round(spread * 100, 1)}
+
+
+def _memory_sample(m: ModelTiming) -> MemorySample:
+    return MemorySample(m.rss_before_load_kib * 1024.0, float(m.weight_bytes), float(m.file_weight_bytes),
+                        float(m.activation_bytes), m.peak_rss_load_kib * 1024.0, m.peak_rss_steady_kib * 1024.0)
+
+
+def check_summary(result: KernelCalibrationResult) -> list[str]:
+    """The held-out and in-sample figures, ending in one verdict line a newcomer can read."""
+    lines = []
+    held_errors: list[float] = []
+    kernel_errors: list[float] = []
+    for rt, models in result.models.items():
+        for threads, c in sorted(models.check.get("threads", {}).items(), key=lambda kv: int(kv[0])):
+            fams = ", ".join(f"{n} {v['cv_time_weighted_err'] * 100:.0f}% ({v['samples']})"
+                             for n, v in c["families"].items())
+            lines.append(f"  {rt} threads={threads}: kernels held out (time-weighted |error|, samples): {fams}")
+            kernel_errors += [v["cv_time_weighted_err"] for v in c["families"].values()]
+            rows = c["held_out_networks"]
+            if rows:
+                errs = [abs(r["error_pct"]) for r in rows if r["error_pct"] is not None]
+                held_errors += errs
+                lines.append(f"  {rt} threads={threads}: networks held out: "
+                             + ", ".join(f"{r['error_pct']:+.1f}%" for r in rows)
+                             + f"; overhead {c['per_run_us']:.0f} us per run + {c['per_kernel_us']:.1f} us per kernel")
+        if models.memory:
+            m = models.memory
+            lines.append(f"  {rt} memory (in-sample, {m.samples} networks): load peak median |error| "
+                         f"{m.load_median_abs_err * 100:.1f}%, steady {m.steady_median_abs_err * 100:.1f}%")
+    worst_kernel = max(kernel_errors, default=math.nan)
+    within = sum(1 for e in held_errors if e <= 10)
+    if held_errors and within == len(held_errors) and worst_kernel <= 0.15:
+        verdict = (f"verdict: GOOD — {within}/{len(held_errors)} held-out networks within ±10%, kernel families "
+                   f"within {worst_kernel * 100:.0f}%")
+    elif held_errors and within >= 0.75 * len(held_errors):
+        verdict = (f"verdict: USABLE — {within}/{len(held_errors)} held-out networks within ±10%; expect some "
+                   f"models off by more (worst kernel family {worst_kernel * 100:.0f}%)")
+    else:
+        verdict = (f"verdict: ROUGH — only {within}/{len(held_errors)} held-out networks within ±10%: the board "
+                   "was busy or the suite too small; calibrate again on an idle board (without --quick)")
+    lines.append(verdict)
+    return lines
+
+
+def kernels_for_model(path: str | Path, optimized_model: bytes | None = None) -> list[Kernel]:
+    """The kernels of a user's model as the runtime runs them (onnxruntime: from its optimized graph)."""
+    if optimized_model:
+        with tempfile.NamedTemporaryFile(suffix=".onnx") as tmp:
+            tmp.write(optimized_model)
+            tmp.flush()
+            graph = read_model(tmp.name)
+            return kernels_of(graph, analyze(graph, tmp.name))
+    graph = read_model(path)
+    return kernels_of(graph, analyze(graph, str(path)))

@@ -1,0 +1,84 @@
+"""Peak memory of the worker, fitted per runtime from the suite's networks measured on the board.
+
+    peak = runtime base + a * weights as held + b * weights in the file + c * peak activations + d
+
+The runtime base (Python, NumPy and the runtime imported, nothing loaded) is measured by the worker itself
+(its RSS before the load). The weights "as held" are the initializers of the graph the runtime executes,
+which includes weights computed inside the graph and folded at load (a ConstantOfShape weight is not in the
+file's initializers but is in memory) and reordered copies; the file's weights count separately because a
+runtime may keep the parsed file (onnxruntime's protobuf) or map it (TFLite) while it packs its own copies
+(MLAS prepacking, XNNPACK's packed weights). Load and steady-state peaks are fitted separately, as measured.
+The coefficients are non-negative (scipy's NNLS): a byte more never makes the prediction smaller.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MIB = 1024 * 1024
+TERMS = ("weights_held", "weights_file", "activations", "constant")
+
+
+@dataclass
+class MemoryFit:
+    load: dict[str, float]  # term -> coefficient (bytes per byte; "constant" in bytes)
+    steady: dict[str, float]
+    samples: int
+    load_median_abs_err: float  # in-sample |predicted / measured - 1|
+    steady_median_abs_err: float
+
+    def predict(self, base_bytes: float, weights_held: float, weights_file: float, activations: float
+                ) -> tuple[float, float]:
+        """(load peak, steady peak) in bytes."""
+        x = {"weights_held": weights_held, "weights_file": weights_file, "activations": activations, "constant": 1.0}
+        load = base_bytes + sum(self.load[t] * x[t] for t in TERMS)
+        steady = base_bytes + sum(self.steady[t] * x[t] for t in TERMS)
+        return load, steady
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"load": self.load, "steady": self.steady, "samples": self.samples,
+                "load_median_abs_err": self.load_median_abs_err, "steady_median_abs_err": self.steady_median_abs_err}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> MemoryFit:
+        return MemoryFit({k: float(v) for k, v in d["load"].items()}, {k: float(v) for k, v in d["steady"].items()},
+                         int(d["samples"]), float(d["load_median_abs_err"]), float(d["steady_median_abs_err"]))
+
+
+@dataclass
+class MemorySample:
+    base_bytes: float  # the worker's RSS before the load
+    weights_held: float
+    weights_file: float
+    activations: float
+    peak_load_bytes: float
+    peak_steady_bytes: float
+
+
+def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from scipy.optimize import nnls
+
+    # Scale the columns so the solver sees comparable magnitudes (bytes vs a constant of 1).
+    scale = np.maximum(np.abs(a).max(axis=0), 1.0)
+    x, _ = nnls(a / scale, b)
+    return x / scale
+
+
+def fit_memory(samples: Sequence[MemorySample]) -> MemoryFit | None:
+    usable = [s for s in samples if s.peak_load_bytes > 0 and s.base_bytes > 0]
+    if len(usable) < 4:
+        return None
+    a = np.array([[s.weights_held, s.weights_file, s.activations, 1.0] for s in usable])
+    base = np.array([s.base_bytes for s in usable])
+    fits = {}
+    errs = {}
+    for which in ("load", "steady"):
+        measured = np.array([s.peak_load_bytes if which == "load" else (s.peak_steady_bytes or s.peak_load_bytes)
+                             for s in usable])
+        coef = _nnls(a, measured - base)
+        fits[which] = dict(zip(TERMS, (float(c) for c in coef), strict=True))
+        errs[which] = float(np.median(np.abs((base + a @ coef) / measured - 1.0)))
+    return MemoryFit(fits["load"], fits["steady"], len(usable), errs["load"], errs["steady"])
