@@ -29,23 +29,26 @@ class MemoryFit:
     samples: int
     load_median_abs_err: float  # in-sample |predicted / measured - 1|
     steady_median_abs_err: float
+    base_bytes: float = 0.0  # the worker's RSS before a load (median over the calibration's jobs)
 
-    def predict(self, base_bytes: float, weights_held: float, weights_file: float, activations: float
-                ) -> tuple[float, float]:
-        """(load peak, steady peak) in bytes."""
+    def predict(self, weights_held: float, weights_file: float, activations: float,
+                base_bytes: float | None = None) -> tuple[float, float]:
+        """(load peak, steady peak) in bytes; `base_bytes` defaults to the calibration's measured base."""
+        base_bytes = self.base_bytes if base_bytes is None else base_bytes
         x = {"weights_held": weights_held, "weights_file": weights_file, "activations": activations, "constant": 1.0}
         load = base_bytes + sum(self.load[t] * x[t] for t in TERMS)
         steady = base_bytes + sum(self.steady[t] * x[t] for t in TERMS)
         return load, steady
 
     def to_dict(self) -> dict[str, Any]:
-        return {"load": self.load, "steady": self.steady, "samples": self.samples,
+        return {"load": self.load, "steady": self.steady, "samples": self.samples, "base_bytes": self.base_bytes,
                 "load_median_abs_err": self.load_median_abs_err, "steady_median_abs_err": self.steady_median_abs_err}
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> MemoryFit:
         return MemoryFit({k: float(v) for k, v in d["load"].items()}, {k: float(v) for k, v in d["steady"].items()},
-                         int(d["samples"]), float(d["load_median_abs_err"]), float(d["steady_median_abs_err"]))
+                         int(d["samples"]), float(d["load_median_abs_err"]), float(d["steady_median_abs_err"]),
+                         float(d.get("base_bytes", 0.0)))
 
 
 @dataclass
@@ -81,4 +84,4 @@ def fit_memory(samples: Sequence[MemorySample]) -> MemoryFit | None:
         coef = _nnls(a, measured - base)
         fits[which] = dict(zip(TERMS, (float(c) for c in coef), strict=True))
         errs[which] = float(np.median(np.abs((base + a @ coef) / measured - 1.0)))
-    return MemoryFit(fits["load"], fits["steady"], len(usable), errs["load"], errs["steady"])
+    return MemoryFit(fits["load"], fits["steady"], len(usable), errs["load"], errs["steady"], float(np.median(base)))
