@@ -78,7 +78,7 @@ def fit_forest(x: np.ndarray, y: np.ndarray, seed: int = 0, trees: int = TREES) 
         raise RuntimeError("fitting the kernel cost model needs scikit-learn: pip install 'edgebench[host]'") from exc
     x = np.asarray(x, dtype=np.float64)
     model = RandomForestRegressor(n_estimators=trees, min_samples_leaf=MIN_LEAF, max_features=0.6,
-                                  random_state=seed, n_jobs=1)
+                                  random_state=seed, n_jobs=-1)  # after the board is done: all host cores
     model.fit(x, np.asarray(y, dtype=np.float64))
     out = []
     for est in model.estimators_:

@@ -6,6 +6,7 @@ each pay a worker start) and their results into plain records. Everything protob
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from edgebench.v1 import agent_pb2 as pb
 from .suite.models import SuiteModel
 
 MAX_BATCH = 96  # items per job: a crash or a timeout loses at most this many measurements
+UPLOAD_THREADS = 4
 RUNTIME_ENUM = {"onnxruntime": pb.RUNTIME_ONNXRUNTIME, "tflite": pb.RUNTIME_TFLITE}
 
 
@@ -88,8 +90,19 @@ class AgentSuiteRunner:
             self._uploaded[path] = self._client.ensure_model(model.path, model.key).sha256
         return self._uploaded[path]
 
+    def upload(self, models: Sequence[SuiteModel]) -> None:
+        """Every model the board lacks, a few at a time (each is small: the round trips dominate)."""
+        todo = list({str(m.path): m for m in models if str(m.path) not in self._uploaded}.values())
+        if not todo:
+            return
+        with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
+            for model, sha in zip(todo, pool.map(lambda m: self._client.ensure_model(m.path, m.key).sha256, todo),
+                                  strict=True):
+                self._uploaded[str(model.path)] = sha
+
     def submit(self, items: Sequence[ItemRequest], settings: RunSettings, batch: bool = True) -> list[str]:
         """Job ids; with batch=False one job per item (its own worker: what memory is measured in)."""
+        self.upload([i.model for i in items])
         ids = []
         groups = [items[i:i + MAX_BATCH] for i in range(0, len(items), MAX_BATCH)] if batch else [[i] for i in items]
         for group in groups:

@@ -115,7 +115,47 @@ def _global_pool(g: Graph, n: Node) -> Shape | None:
     return x[:2] + (1,) * (len(x) - 2)
 
 
+def _qlinear_conv(g: Graph, n: Node) -> Shape | None:
+    """com.microsoft QLinearConv (x, x_scale, x_zp, w, ...): NHWC with channels_last, OIHW weights."""
+    x, w = _shape(g, n, 0), _shape(g, n, 3)
+    if x is None or w is None or len(x) != len(w) or len(w) < 3:
+        return None
+    rank = len(w) - 2
+    nhwc = bool(n.attrs.get("channels_last"))
+    spatial = conv_output_spatial(
+        x[1:-1] if nhwc else x[2:], w[2:], n.attrs.get("strides") or [1] * rank,
+        n.attrs.get("dilations") or [1] * rank, n.attrs.get("pads"), n.attrs.get("auto_pad", "NOTSET") or "NOTSET",
+    )
+    return (x[0],) + spatial + (w[0],) if nhwc else (x[0], w[0]) + spatial
+
+
+def _qlinear_concat(g: Graph, n: Node) -> Shape | None:
+    """com.microsoft QLinearConcat (y_scale, y_zp, then x, x_scale, x_zp per input) along `axis`."""
+    shapes = [_shape(g, n, i) for i in range(2, len(n.inputs), 3)]
+    if not shapes or any(s is None for s in shapes):
+        return None
+    axis = int(n.attrs.get("axis", 1)) % len(shapes[0])
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    return tuple(out)
+
+
+def _nhwc_pool(g: Graph, n: Node) -> Shape | None:
+    x = _shape(g, n, 0)
+    kernel = n.attrs.get("kernel_shape")
+    if x is None or not kernel:
+        return None
+    rank = len(kernel)
+    spatial = conv_output_spatial(
+        x[1:-1], kernel, n.attrs.get("strides") or [1] * rank, n.attrs.get("dilations") or [1] * rank,
+        n.attrs.get("pads"), n.attrs.get("auto_pad", "NOTSET") or "NOTSET", bool(n.attrs.get("ceil_mode", 0)),
+    )
+    return (x[0],) + spatial + (x[-1],)
+
 RULES: dict[str, Callable[[Graph, Node], Shape | None]] = {
+    "QLinearConv": _qlinear_conv,
+    "QLinearConcat": _qlinear_concat,
+    "NhwcMaxPool": _nhwc_pool,
     **dict.fromkeys(
         ["Gelu", "FastGelu", "BiasGelu", "QuickGelu", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax",
          "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization",

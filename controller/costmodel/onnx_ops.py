@@ -28,16 +28,20 @@ def _onnx_conv(c: Ctx, x: int = 0, w: int = 1) -> Work:
         raise Uncountable(f"conv input rank {len(xs)} / weight rank {len(ws)} not understood")
     group = int(c.attr("group", 1) or 1)
     kernel = ws[2:]
+    # onnxruntime's NHWC kernels (com.microsoft QLinearConv with channels_last, NhwcConv) keep OIHW weights.
+    nhwc = bool(c.attr("channels_last", 0)) or c.node.op_type == "NhwcConv"
+    cin = xs[-1] if nhwc else xs[1]
     out = c.out_or_none()
     if out is None:  # inference gave up: derive it from the attributes
         win = onnx_window(c, len(kernel), kernel)
-        out = (xs[0], ws[0]) + conv_output_spatial(
-            xs[2:], kernel, win["strides"], win["dilations"], win["pads"], win["auto_pad"]
+        spatial = conv_output_spatial(
+            xs[1:-1] if nhwc else xs[2:], kernel, win["strides"], win["dilations"], win["pads"], win["auto_pad"]
         )
+        out = (xs[0],) + spatial + (ws[0],) if nhwc else (xs[0], ws[0]) + spatial
     macs = math.prod(out) * ws[1] * math.prod(kernel)
-    if group > 1 and group == xs[1]:
+    if group > 1 and group == cin:
         return Work(macs=macs, kind="depthwise_conv")
-    return Work(macs=macs, kind="conv", variant=conv_variant(ws[1], kernel, group, xs[1]))
+    return Work(macs=macs, kind="conv", variant=conv_variant(ws[1], kernel, group, cin))
 
 
 def _onnx_conv_transpose(c: Ctx) -> Work:
@@ -294,6 +298,8 @@ ONNX_COUNTERS: dict[str, Callable[[Ctx], Work]] = {
     "AveragePool": _onnx_pool,
     "LpPool": _onnx_pool,
     "QLinearAveragePool": _qlinear_pool,
+    "NhwcMaxPool": lambda c: Work(elementwise_ops=c.out_numel() * math.prod(c.attr("kernel_shape") or [1]),
+                                  kind="pool"),
     "GlobalAveragePool": _onnx_global_pool,
     "GlobalMaxPool": _onnx_global_pool,
     "GlobalLpPool": _onnx_global_pool,
@@ -322,7 +328,7 @@ ONNX_COUNTERS: dict[str, Callable[[Ctx], Work]] = {
 MICROSOFT_OPS = frozenset({
     "FusedConv", "NhwcConv", "FusedGemm", "FusedMatMul", "QLinearConv", "QLinearMatMul", "QLinearAdd",
     "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu", "QLinearAveragePool", "QLinearGlobalAveragePool",
-    "QLinearConcat", "QLinearSoftmax", "Attention", "MultiHeadAttention", "Gelu", "FastGelu", "BiasGelu",
+    "QLinearConcat", "QLinearSoftmax", "NhwcMaxPool", "Attention", "MultiHeadAttention", "Gelu", "FastGelu", "BiasGelu",
     "QuickGelu", "SkipLayerNormalization", "SimplifiedLayerNormalization", "SkipSimplifiedLayerNormalization",
     "LayerNormalization", "DequantizeLinear", "QuantizeLinear", "QGemm", "MatMulNBits", "DynamicQuantizeMatMul",
     "MatMulIntegerToFloat",

@@ -97,7 +97,8 @@ class _Builder:
             return self.node("Exp", [x])
         raise ValueError(f"unknown activation {act!r}")
 
-    def model(self, output: str, output_shape: Sequence[int] | None = None) -> bytes:
+    def model(self, output: str) -> bytes:
+        import onnx
         from onnx import TensorProto, helper
 
         cast_io = self.onnx_float != TensorProto.FLOAT
@@ -114,11 +115,14 @@ class _Builder:
         if cast_io:
             out_name = "y_fp32"
             nodes.append(helper.make_node("Cast", [output], [out_name], name="cast_out", to=TensorProto.FLOAT))
-        outputs = [helper.make_tensor_value_info(out_name, TensorProto.FLOAT, None)]
+        outputs = [helper.make_tensor_value_info(out_name, TensorProto.FLOAT if cast_io else self.onnx_float, None)]
         graph = helper.make_graph(nodes, self.spec.key, graph_inputs, outputs, self.inits)
         m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="edgebench-kernel-suite")
         m.ir_version = IR_VERSION
+        # The output's shape as exporters declare it (inferred: every input shape is static).
+        inferred = onnx.shape_inference.infer_shapes(m)
+        m.graph.output[0].CopyFrom(inferred.graph.output[0])
         return m.SerializeToString()
 
 
