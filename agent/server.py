@@ -176,7 +176,8 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             return f"unknown runtime {spec.runtime}"
         if spec.threads > MAX_THREADS_PER_JOB:
             return f"threads must be at most {MAX_THREADS_PER_JOB}"
-        if spec.min_duration_s < 0 or spec.timeout_s < 0 or spec.min_duration_s > self.jobs.limits.max_timeout_s:
+        if (spec.min_duration_s < 0 or spec.timeout_s < 0 or spec.max_duration_s < 0
+                or spec.min_duration_s > self.jobs.limits.max_timeout_s):
             return "durations must be non-negative and below the agent's maximum job time"
         if not 0 <= spec.sample_rate_hz <= 10_000:
             return "sample_rate_hz must be between 0 (agent default) and 10000"

@@ -143,7 +143,7 @@ def measure_into(out: pb.JobResult | pb.BatchResult, req: ModelRequest, spec: pb
         model.invoke()
 
     steady_hwm_known = reset_peak_rss()
-    samples = _timed_loop(model, spec.runs, spec.min_duration_s, progress, out)
+    samples = _timed_loop(model, spec.runs, spec.min_duration_s, progress, out, spec.max_duration_s)
     progress.emit("finishing", len(samples), len(samples))
     end_mem = read_proc_memory()
     out.peak_rss_kib = max(end_mem.hwm_kib or 0, out.peak_rss_load_kib)
@@ -224,11 +224,13 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _timed_loop(model, runs: int, min_duration_s: float, progress: ProgressWriter,
-                result: pb.JobResult | pb.BatchResult) -> list[int]:
-    """Run at least `runs` inferences and for at least `min_duration_s` (benchmark_model's rule)."""
+                result: pb.JobResult | pb.BatchResult, max_duration_s: float = 0.0) -> list[int]:
+    """Run at least `runs` inferences and for at least `min_duration_s` (benchmark_model's rule); with
+    `max_duration_s`, stop after that long whatever `runs` says (benchmark_model's --max_secs)."""
     if runs <= 0 and min_duration_s <= 0:
         runs = 1
     min_duration_ns = int(min_duration_s * 1e9)
+    max_duration_ns = int(max(max_duration_s, min_duration_s) * 1e9) if max_duration_s > 0 else 0
     samples: list[int] = []
     append = samples.append
     invoke = model.invoke
@@ -236,7 +238,9 @@ def _timed_loop(model, runs: int, min_duration_s: float, progress: ProgressWrite
     next_report = 0
     progress.emit("measuring", 0, runs if min_duration_ns == 0 else 0)
     result.window_start_ns = monotonic_ns()
-    deadline = clock() + min_duration_ns  # on the loop's own clock, whatever clock the window uses
+    start = clock()
+    deadline = start + min_duration_ns  # on the loop's own clock, whatever clock the window uses
+    cutoff = start + max_duration_ns
     while True:
         t0 = clock()
         invoke()
@@ -244,6 +248,8 @@ def _timed_loop(model, runs: int, min_duration_s: float, progress: ProgressWrite
         append(t1 - t0)
         done = len(samples)
         if done >= runs and (min_duration_ns == 0 or t1 >= deadline):
+            break
+        if max_duration_ns and t1 >= cutoff:
             break
         if t1 >= next_report:
             next_report = t1 + PROGRESS_INTERVAL_NS

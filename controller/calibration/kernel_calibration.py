@@ -45,6 +45,8 @@ from .suite.models import (
 from .suite.spec import KernelSpec
 from .suite_runner import ItemRequest, ItemResult, RunSettings, SuiteRunner
 
+MAX_ITEM_S = 0.08  # a kernel's timed runs stop after this (3 runs of a 30 ms kernel), so one slow kernel
+# (a reference-kernel grouped conv) cannot take the suite's budget; its median is still of >= 1 run
 NOISY_SPREAD = 0.35  # (p90 - p10) / p50 above this: the runs disagree, measure the kernel again
 ADAPTIVE_TARGET = 0.08  # a family whose time-weighted out-of-fold error is above this gets more samples
 
@@ -235,7 +237,8 @@ class _Session:
         for cell, models in plan.items():
             if not models:
                 continue
-            settings = RunSettings(cell.runtime, cell.ep, cell.threads, self.size.runs, self.size.warmup)
+            settings = RunSettings(cell.runtime, cell.ep, cell.threads, self.size.runs, self.size.warmup,
+                                   max_duration_s=MAX_ITEM_S)
             items = _items(cell.runtime, models)
             by_key = {i.model.key: i.model for i in items}
             ids = self.runner.submit(items, settings, batch=not memory)

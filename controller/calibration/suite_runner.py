@@ -27,6 +27,7 @@ class RunSettings:
     runs: int
     warmup: int
     timeout_s: float = 0.0  # 0: the agent's default
+    max_duration_s: float = 0.0  # per model: a slow kernel stops early (at least one run)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class AgentSuiteRunner:
             spec = pb.JobSpec(runtime=RUNTIME_ENUM[settings.runtime], execution_provider=settings.ep,
                               threads=settings.threads, warmup_runs=settings.warmup, runs=settings.runs,
                               timeout_s=settings.timeout_s, no_sampling=True, idle_baseline_s=0.0,
+                              max_duration_s=settings.max_duration_s,
                               model_name="kernel-suite")
             if batch:
                 for item in group:

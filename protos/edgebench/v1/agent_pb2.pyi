@@ -170,7 +170,7 @@ class InputData(_message.Message):
     def __init__(self, name: _Optional[str] = ..., npy: _Optional[bytes] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c", "keep_trace", "no_sampling", "cooldown_timeout_s", "batch", "return_optimized_model", "graph_optimization_level")
+    __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c", "keep_trace", "no_sampling", "cooldown_timeout_s", "batch", "return_optimized_model", "graph_optimization_level", "max_duration_s")
     class DelegateOptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -203,6 +203,7 @@ class JobSpec(_message.Message):
     BATCH_FIELD_NUMBER: _ClassVar[int]
     RETURN_OPTIMIZED_MODEL_FIELD_NUMBER: _ClassVar[int]
     GRAPH_OPTIMIZATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MAX_DURATION_S_FIELD_NUMBER: _ClassVar[int]
     model_sha256: str
     model_name: str
     runtime: Runtime
@@ -228,7 +229,8 @@ class JobSpec(_message.Message):
     batch: _containers.RepeatedCompositeFieldContainer[BatchModel]
     return_optimized_model: bool
     graph_optimization_level: str
-    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., runtime: _Optional[_Union[Runtime, str]] = ..., execution_provider: _Optional[str] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., runs: _Optional[int] = ..., min_duration_s: _Optional[float] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., input_seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputData, _Mapping]]] = ..., timeout_s: _Optional[float] = ..., profile_ops: _Optional[bool] = ..., delegate_path: _Optional[str] = ..., delegate_options: _Optional[_Mapping[str, str]] = ..., client_id: _Optional[str] = ..., sample_rate_hz: _Optional[float] = ..., idle_baseline_s: _Optional[float] = ..., cooldown_to_c: _Optional[float] = ..., keep_trace: _Optional[bool] = ..., no_sampling: _Optional[bool] = ..., cooldown_timeout_s: _Optional[float] = ..., batch: _Optional[_Iterable[_Union[BatchModel, _Mapping]]] = ..., return_optimized_model: _Optional[bool] = ..., graph_optimization_level: _Optional[str] = ...) -> None: ...
+    max_duration_s: float
+    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., runtime: _Optional[_Union[Runtime, str]] = ..., execution_provider: _Optional[str] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., runs: _Optional[int] = ..., min_duration_s: _Optional[float] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., input_seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputData, _Mapping]]] = ..., timeout_s: _Optional[float] = ..., profile_ops: _Optional[bool] = ..., delegate_path: _Optional[str] = ..., delegate_options: _Optional[_Mapping[str, str]] = ..., client_id: _Optional[str] = ..., sample_rate_hz: _Optional[float] = ..., idle_baseline_s: _Optional[float] = ..., cooldown_to_c: _Optional[float] = ..., keep_trace: _Optional[bool] = ..., no_sampling: _Optional[bool] = ..., cooldown_timeout_s: _Optional[float] = ..., batch: _Optional[_Iterable[_Union[BatchModel, _Mapping]]] = ..., return_optimized_model: _Optional[bool] = ..., graph_optimization_level: _Optional[str] = ..., max_duration_s: _Optional[float] = ...) -> None: ...
 
 class BatchModel(_message.Message):
     __slots__ = ("model_sha256", "model_name", "input_shapes", "profile_ops", "return_optimized_model")
