@@ -22,6 +22,7 @@ from .weights import Weights
 
 _FUSED = {None: 0, "relu": 1, "relu6": 3}  # ActivationFunctionType: NONE, RELU, RELU6
 _SOFTMAX_INT8 = QParams(1.0 / 256.0, -128)  # the only output quantization TFLite accepts
+_LOGISTIC_INT8 = QParams(1.0 / 256.0, -128)  # int8 LOGISTIC's required output quantization too
 
 
 class TfliteNet:
@@ -85,8 +86,8 @@ class TfliteNet:
         depthwise = groups > 1 and groups == cin and cout % cin == 0
         if groups != 1 and not depthwise:
             raise NotImplementedError("grouped (non-depthwise) convolution has no TFLite builtin")
-        if act not in _FUSED:
-            raise NotImplementedError(f"activation {act!r} in the TFLite backend")
+        if act not in _FUSED:  # converters fuse only ReLU-like activations; the others follow as their own op
+            return self.act(self._conv(x, weight, bias, stride, groups, padding, None), act)
         if stride == 1 and 2 * pad == k - 1:
             padding_mode = self._s.Padding.SAME  # identical to symmetric padding at stride 1
         else:
@@ -143,26 +144,112 @@ class TfliteNet:
             return w_idx, b_idx, QParams.for_range(0.0, min(amax, 6.0))
         return w_idx, b_idx, QParams.for_range(-amax, amax)
 
-    def _pad(self, x: Value, pad: int) -> Value:
+    def _pad(self, x: Value, pad: int, minimum: bool = False) -> Value:
         n, h, w, c = self._shapes[x.id]
         name = self._fresh("pad")
         paddings = self._const(f"{name}.paddings",
                                np.array([[0, 0], [pad, pad], [pad, pad], [0, 0]], np.int32))
         # Padding with the zero point keeps real zeros, so one quantization serves both sides.
         y = self._activation(name, [n, h + 2 * pad, w + 2 * pad, c], self._q.get(x.id))
-        self._op("PAD", [x.id, paddings], [y], self._s.PadOptionsT(), "PadOptions")
+        if not minimum:
+            self._op("PAD", [x.id, paddings], [y], self._s.PadOptionsT(), "PadOptions")
+        else:  # PADV2 with the dtype's lowest value: padding never wins a max
+            low = np.array([-128], np.int8) if self._int8 else np.array([np.finfo(np.float32).min], np.float32)
+            value = self._const(f"{name}.value", low, self._out.int8_quant(self._q[x.id]) if self._int8 else None)
+            self._op("PADV2", [x.id, paddings, value], [y], self._s.PadV2OptionsT(), "PadV2Options")
         return Value(y, x.channels)
 
     def act(self, x: Value, kind: str) -> Value:
-        if kind not in ("relu", "relu6"):
-            raise NotImplementedError(f"activation {kind!r} in the TFLite backend")
+        """ReLU / ReLU6 as their own ops, hard-swish as HARD_SWISH, sigmoid (and hard-sigmoid, which has no
+        builtin: converters lower it to ops of similar cost) as LOGISTIC, SiLU as LOGISTIC + MUL."""
+        if kind == "silu":
+            return self.mul(x, self.act(x, "sigmoid"))
         q = None
         if self._int8:
             lo, hi = self._q[x.id].range
-            q = QParams.for_range(0.0, min(hi, 6.0) if kind == "relu6" else hi)
+            if kind in ("relu", "relu6"):
+                q = QParams.for_range(0.0, min(hi, 6.0) if kind == "relu6" else hi)
+            elif kind == "hardswish":
+                q = QParams.for_range(-0.375, max(hi, 0.0))
+            elif kind in ("sigmoid", "hardsigmoid"):
+                q = _LOGISTIC_INT8
+        ops = {"relu": "RELU", "relu6": "RELU6", "hardswish": "HARD_SWISH", "sigmoid": "LOGISTIC",
+               "hardsigmoid": "LOGISTIC"}
+        if kind not in ops:
+            raise NotImplementedError(f"activation {kind!r} in the TFLite backend")
         y = self._activation(self._fresh(kind), self._shapes[x.id], q)
-        self._op(kind.upper(), [x.id], [y])
+        self._op(ops[kind], [x.id], [y])
         return Value(y, x.channels)
+
+    def mul(self, a: Value, b: Value) -> Value:
+        """Element-wise product; b may be a [N, 1, 1, C] gate (squeeze-and-excitation) broadcast over a."""
+        q = None
+        if self._int8:
+            (alo, ahi), (blo, bhi) = self._q[a.id].range, self._q[b.id].range
+            corners = [alo * blo, alo * bhi, ahi * blo, ahi * bhi]
+            q = QParams.for_range(min(corners), max(corners))
+        y = self._activation(self._fresh("mul"), self._shapes[a.id], q)
+        self._op("MUL", [a.id, b.id], [y], self._s.MulOptionsT(), "MulOptions")
+        return Value(y, a.channels)
+
+    def global_pool(self, x: Value) -> Value:
+        n, _, _, c = self._shapes[x.id]
+        name = self._fresh("mean")
+        axes = self._const(f"{name}.axes", np.array([1, 2], np.int32))
+        y = self._activation(name, [n, 1, 1, c], self._q.get(x.id))
+        opts = self._s.ReducerOptionsT()
+        opts.keepDims = True
+        self._op("MEAN", [x.id, axes], [y], opts, "ReducerOptions")
+        return Value(y, c)
+
+    def concat(self, xs: Sequence[Value]) -> Value:
+        n, h, w, _ = self._shapes[xs[0].id]
+        channels = sum(v.channels for v in xs)
+        q = None
+        if self._int8:  # one range covering every input's; XNNPACK wants the inputs in it too, so requantize
+            ranges = [self._q[v.id].range for v in xs]
+            q = QParams.for_range(min(r[0] for r in ranges), max(r[1] for r in ranges))
+            xs = [v if self._q[v.id] == q else self._requantize(v, q) for v in xs]
+        y = self._activation(self._fresh("concat"), [n, h, w, channels], q)
+        opts = self._s.ConcatenationOptionsT()
+        opts.axis = 3
+        self._op("CONCATENATION", [v.id for v in xs], [y], opts, "ConcatenationOptions")
+        return Value(y, channels)
+
+    def split(self, x: Value, parts: Sequence[int]) -> list[Value]:
+        n, h, w, _ = self._shapes[x.id]
+        name = self._fresh("split")
+        sizes = self._const(f"{name}.sizes", np.array(list(parts), np.int32))
+        axis = self._const(f"{name}.axis", np.array(3, np.int32))
+        outs = [self._activation(f"{name}_{i}", [n, h, w, p], self._q.get(x.id)) for i, p in enumerate(parts)]
+        opts = self._s.SplitVOptionsT()
+        opts.numSplits = len(parts)
+        self._op("SPLIT_V", [x.id, sizes, axis], outs, opts, "SplitVOptions")
+        return [Value(o, p) for o, p in zip(outs, parts, strict=True)]
+
+    def channel_shuffle(self, x: Value, groups: int) -> Value:
+        n, h, w, c = self._shapes[x.id]
+        q = self._q.get(x.id)
+        grouped = self._reshape(x, [n, h, w, groups, c // groups], q)
+        name = self._fresh("transpose")
+        perm = self._const(f"{name}.perm", np.array([0, 1, 2, 4, 3], np.int32))
+        t = self._activation(name, [n, h, w, c // groups, groups], q)
+        self._op("TRANSPOSE", [grouped, perm], [t], self._s.TransposeOptionsT(), "TransposeOptions")
+        return Value(self._reshape(Value(t, c), [n, h, w, c], q), c)
+
+    def _requantize(self, x: Value, q: QParams) -> Value:
+        y = self._activation(self._fresh("requantize"), self._shapes[x.id], q)
+        self._op("QUANTIZE", [x.id], [y])
+        return Value(y, x.channels)
+
+    def _reshape(self, x: Value, shape: list[int], q: QParams | None) -> int:
+        name = self._fresh("reshape")
+        target = self._const(f"{name}.shape", np.array(shape, np.int32))
+        y = self._activation(name, shape, q)
+        opts = self._s.ReshapeOptionsT()
+        opts.newShape = list(shape)
+        self._op("RESHAPE", [x.id, target], [y], opts, "ReshapeOptions")
+        return y
 
     def add(self, a: Value, b: Value) -> Value:
         q = None
@@ -175,8 +262,10 @@ class TfliteNet:
 
     def max_pool(self, x: Value, kernel: int, stride: int, padding: int = 0,
                  ceil_mode: bool = False) -> Value:
-        if padding or ceil_mode:
-            raise NotImplementedError("padded or ceil-mode max pooling in the TFLite backend")
+        if ceil_mode:
+            raise NotImplementedError("ceil-mode max pooling in the TFLite backend")
+        if padding:  # torch pads with -inf for a max: an explicit PAD of the lowest value, as converters write
+            x = self._pad(x, padding, minimum=True)
         n, h, w, c = self._shapes[x.id]
         y = self._activation(self._fresh("maxpool"), [n, (h - kernel) // stride + 1,
                                                        (w - kernel) // stride + 1, c], self._q.get(x.id))
@@ -199,7 +288,7 @@ class TfliteNet:
 
     def linear(self, x: Value, cout: int, act: Act = None) -> Value:
         if act not in _FUSED:
-            raise NotImplementedError(f"activation {act!r} in the TFLite backend")
+            return self.act(self.linear(x, cout), act)
         weight, bias = self._w.linear(cout, x.channels), self._w.bias(cout)
         name = self._fresh("dense")
         w_idx, b_idx, q = self._weights(name, weight, bias, x, out_axis=0, per_channel=False, act=act)

@@ -169,6 +169,8 @@ _RULES = {
     "HARD_SWISH": _always_1,
     "LEAKY_RELU": _always_1,  # version 2 is int16 only
     "RESHAPE": _always_1,
+    "SPLIT_V": _int8_else_1,
+    "PADV2": _rank_over_4(4),
 }
 
 

@@ -20,9 +20,6 @@ from ...zoo.net import Net, Value
 
 BLOCKS = ("conv", "basic", "inverted", "inverted_se", "shuffle", "concat")
 ACTS = ("relu", "relu6", "hardswish")
-# What the TFLite backend of the zoo writes today (no concat, split, shuffle, SE gate, hard-swish, padded pool).
-TFLITE_BLOCKS = ("conv", "basic", "inverted")
-TFLITE_ACTS = ("relu", "relu6")
 
 
 @dataclass(frozen=True)
@@ -90,14 +87,14 @@ def _block(net: Net, x: Value, kind: str, cout: int, stride: int, rng: random.Ra
     return net.concat([y1, y2])
 
 
-def build_composite(net: Net, spec: CompositeSpec, tflite: bool = False) -> Value:
+def build_composite(net: Net, spec: CompositeSpec) -> Value:
     rng = random.Random(spec.key)
-    blocks, acts = (TFLITE_BLOCKS, TFLITE_ACTS) if tflite else (BLOCKS, ACTS)
+    blocks, acts = BLOCKS, ACTS
     widths = [max(8, int(c * spec.width) // 8 * 8) for c in (16, 32, 64, 128, 256, 384)]
     x = net.conv_bn(net.input, widths[0], 3, 2, act="relu")
     size = spec.resolution // 2
     if rng.random() < 0.4:
-        x = net.max_pool(x, 2, 2) if tflite else net.max_pool(x, 3, 2, 1)
+        x = net.max_pool(x, 3, 2, 1)
         size //= 2
     for stage in range(spec.stages):
         cout = widths[min(stage + 1, len(widths) - 1)]
@@ -123,7 +120,7 @@ def composite_tflite(spec: CompositeSpec, int8: bool = False) -> bytes:
     from ...zoo.weights import Weights
 
     net = TfliteNet(Weights(spec.key), [1, spec.resolution, spec.resolution, 3], spec.key, int8=int8)
-    return net.finish(build_composite(net, spec, tflite=True), f"edgebench kernel suite: {spec.key}")
+    return net.finish(build_composite(net, spec), f"edgebench kernel suite: {spec.key}")
 
 
 # A chain of one-row fully-connected layers whose weights together far exceed any cache: every kernel
