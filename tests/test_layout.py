@@ -150,6 +150,13 @@ def test_records_and_statistics_import_nothing_of_the_controller(folder):
     assert _violations(folder, (CONTROLLER, "edgebench.v1"), allowed=(own,)) == []
 
 
+def test_only_the_command_line_renders():
+    # Cores return records; printing and writing them is cli/'s, through output/.
+    bad = [v for v in _violations("controller", (f"{CONTROLLER}.output",))
+           if not v.startswith(("controller/cli/", "controller/output/"))]
+    assert bad == []
+
+
 def test_renderers_reach_no_board():
     assert _violations("controller/output", (f"{CONTROLLER}.link", "edgebench.v1")) == []
 

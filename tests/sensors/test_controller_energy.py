@@ -1,4 +1,4 @@
-"""controller/energy.py: a JobResult's measurement as bench JSON keys, table cells and a trace CSV."""
+"""controller/link/energy.py: a JobResult's measurement as bench JSON keys, table cells and a trace CSV."""
 from __future__ import annotations
 
 import csv
