@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from typing import Any
 
 from google.protobuf import json_format
@@ -12,25 +13,13 @@ from ..records import JobSpec
 
 RUNTIME_ENUM = {"onnxruntime": pb.RUNTIME_ONNXRUNTIME, "tflite": pb.RUNTIME_TFLITE}
 RUNTIME_NAMES = {enum: name for name, enum in RUNTIME_ENUM.items()}
+_BUILT = ("runtime", "input_shapes", "inputs")
 
 
 def job_spec_message(spec: JobSpec) -> pb.JobSpec:
-    message = pb.JobSpec(
-        model_sha256=spec.model_sha256,
-        model_name=spec.model_name,
-        runtime=RUNTIME_ENUM[spec.runtime],
-        execution_provider=spec.execution_provider,
-        threads=spec.threads,
-        warmup_runs=spec.warmup_runs,
-        runs=spec.runs,
-        min_duration_s=spec.min_duration_s,
-        input_seed=spec.input_seed,
-        timeout_s=spec.timeout_s,
-        profile_ops=spec.profile_ops,
-        delegate_path=spec.delegate_path,
-        keep_trace=spec.keep_trace,
-        cooldown_to_c=spec.cooldown_to_c,
-    )
+    # JobSpec's fields are named as the message's; the runtime and the repeated ones need building.
+    scalars = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name not in _BUILT}
+    message = pb.JobSpec(runtime=RUNTIME_ENUM[spec.runtime], **scalars)
     for name, dims in spec.input_shapes.items():
         message.input_shapes.add(name=name, dims=dims)
     for array in spec.inputs:
