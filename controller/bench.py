@@ -1,28 +1,21 @@
 """`controller bench`: send models to an agent, run them, and collect one run record per job."""
 from __future__ import annotations
 
-import contextlib
-import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from google.protobuf import json_format
-
-from edgebench.v1 import agent_pb2 as pb
-
-from .calibration.choose import ProfileChoice, choose_profile
-from .calibration.predicted import predicted_for_run
-from .client import AgentClient, UploadOutcome
 from .costmodel import CostModelError
 from .errors import ControllerError
-from .local_agent import start_local_agent
+from .link.client import UploadOutcome
+from .link.connection import BoardConnection, connect
+from .link.job_spec import stored_spec
+from .link.target import parse_target
+from .link.targets_config import CredentialFlags
 from .models import ModelArg, resolve_model, runtime_for
-from .progress import ProgressBar
-from .records import RunRecord, board_record, failed_run, run_from_result
-from .target import Target, parse_target
-
-RUNTIME_ENUM = {"onnxruntime": pb.RUNTIME_ONNXRUNTIME, "tflite": pb.RUNTIME_TFLITE}
+from .prediction.choose import ProfileChoice, choose_profile
+from .prediction.predicted import attach_prediction
+from .records import RUNTIMES, Board, InputArray, JobProgress, JobSpec, ModelRecord, RunRecord
 
 
 @dataclass
@@ -42,10 +35,30 @@ class BenchOptions:
     delegate_path: str = ""
     profile_ops: bool = False
     connect_timeout_s: float = 10.0
+    credentials: CredentialFlags = field(default_factory=CredentialFlags)  # over the target's stored file
     device: str | None = None  # cost-model profile; None: the board's calibration, else a matched built-in
     predict: bool = True
     keep_trace: bool = False  # ask the agent to keep the power/temperature time series (stored for reports)
     cooldown_to_c: float = 0.0  # wait until the board is below this temperature before each job (0: don't)
+
+
+class ProgressReport(Protocol):
+    """Where bench tells how its jobs go (the CLI's progress bar on stderr)."""
+
+    def start_job(self, index: int, label: str) -> None: ...
+    def update(self, progress: JobProgress) -> None: ...
+    def finish_job(self, status: str) -> None: ...
+
+
+class _Silent:
+    def start_job(self, index: int, label: str) -> None:
+        pass
+
+    def update(self, progress: JobProgress) -> None:
+        pass
+
+    def finish_job(self, status: str) -> None:
+        pass
 
 
 @dataclass
@@ -56,55 +69,33 @@ class PlannedJob:
     upload: UploadOutcome | None = None
     job_id: str = ""
     error: str = ""
-    spec: pb.JobSpec | None = None
+    spec: JobSpec | None = None
 
 
-@contextlib.contextmanager
-def connect(target: Target, connect_timeout_s: float = 10.0) -> Iterator[AgentClient]:
-    """A client for the target; `local` starts an agent on loopback for the duration."""
-    if target.is_local:
-        with start_local_agent() as local, AgentClient(local.address, connect_timeout_s) as client:
-            yield client
-    else:
-        from .targets_config import (
-            credentials_for,  # the token and TLS stored for this target, or given as flags
-        )
-
-        with AgentClient(target.grpc_address, connect_timeout_s, credentials_for(target)) as client:
-            yield client
-
-
-def build_spec(opts: BenchOptions, job: PlannedJob) -> pb.JobSpec:
-    spec = pb.JobSpec(
+def build_spec(opts: BenchOptions, job: PlannedJob) -> JobSpec:
+    return JobSpec(
         model_sha256=job.upload.sha256 if job.upload else "",
         model_name=job.model.name,
-        runtime=RUNTIME_ENUM[job.runtime],
+        runtime=job.runtime,
         execution_provider=opts.ep,
         threads=job.threads,
         warmup_runs=opts.warmup,
         runs=opts.runs,
         min_duration_s=opts.duration_s,
+        input_shapes=dict(opts.input_shapes),
         input_seed=opts.seed,
+        inputs=[InputArray(name, path.read_bytes()) for name, path in opts.input_files.items()],
         timeout_s=opts.timeout_s,
         profile_ops=opts.profile_ops,
         delegate_path=opts.delegate_path,
         keep_trace=opts.keep_trace,
         cooldown_to_c=opts.cooldown_to_c,
     )
-    for name, dims in opts.input_shapes.items():
-        spec.input_shapes.add(name=name, dims=dims)
-    for name, path in opts.input_files.items():
-        spec.inputs.add(name=name, npy=path.read_bytes())
-    return spec
 
 
-def spec_record(spec: pb.JobSpec) -> dict:
-    """The job spec as stored with the run: input arrays by size and sha256, not their bytes."""
-    out = json_format.MessageToDict(spec, preserving_proto_field_name=True,
-                                    always_print_fields_with_no_presence=True)
-    out["inputs"] = [{"name": i.name, "npy_bytes": len(i.npy), "npy_sha256": hashlib.sha256(i.npy).hexdigest()}
-                     for i in spec.inputs]
-    return out
+def model_record(model: ModelArg, upload: UploadOutcome | None) -> ModelRecord:
+    return ModelRecord(model.name, model.text, model.format, upload.sha256 if upload else None,
+                       upload.size_bytes if upload else model.path.stat().st_size)
 
 
 def plan_models(opts: BenchOptions) -> tuple[list[ModelArg], dict[str, str]]:
@@ -115,38 +106,36 @@ def plan_models(opts: BenchOptions) -> tuple[list[ModelArg], dict[str, str]]:
             raise ControllerError(f"input file for {name!r} not found: {path}")
     runtimes = {m.text: runtime_for(m, opts.runtime) for m in models}
     for runtime in runtimes.values():
-        if runtime not in RUNTIME_ENUM:
+        if runtime not in RUNTIMES:
             raise ControllerError(f"unknown runtime {runtime!r} (use onnxruntime, tflite or auto)")
     return models, runtimes
 
 
-def run_bench(opts: BenchOptions, progress: ProgressBar | None = None) -> list[RunRecord]:
+def run_bench(opts: BenchOptions, progress: ProgressReport | None = None) -> list[RunRecord]:
     target = parse_target(opts.target)
     models, runtimes = plan_models(opts)
-    with connect(target, opts.connect_timeout_s) as client:
-        return bench_on_client(client, target, opts, models, runtimes, progress)
+    with connect(target, opts.connect_timeout_s, opts.credentials) as board:
+        return bench_on(board, opts, models, runtimes, progress)
 
 
-def bench_on_client(client: AgentClient, target: Target, opts: BenchOptions, models: list[ModelArg],
-                    runtimes: dict[str, str], progress: ProgressBar | None = None,
-                    desc: pb.BoardDescription | None = None) -> list[RunRecord]:
-    """Run opts' jobs through an open client (regress calls this once per benchmark on a held connection)."""
-    desc = desc if desc is not None else client.describe()
-    board = board_record(desc)
-    choice = _choose_profile(board, opts) if opts.predict else None
-    thread_counts = opts.threads or [desc.cpu_count or 1]
+def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg], runtimes: dict[str, str],
+             progress: ProgressReport | None = None) -> list[RunRecord]:
+    """Run opts' jobs through an open connection (regress calls this once per benchmark on a held one)."""
+    described = board.board
+    choice = _choose_profile(described, opts) if opts.predict else None
+    thread_counts = opts.threads or [described.cpu_count or 1]
     jobs = [PlannedJob(m, runtimes[m.text], t) for m in models for t in thread_counts]
-    progress = progress or ProgressBar(len(jobs), enabled=False)
+    progress = progress or _Silent()
     # Submit everything first: the agent runs the jobs back to back, and a controller that goes away
     # leaves them running with their results kept on the board.
     uploads: dict[str, UploadOutcome] = {}
     for job in jobs:
         try:
             if job.model.text not in uploads:
-                uploads[job.model.text] = client.ensure_model(job.model.path, job.model.name)
+                uploads[job.model.text] = board.upload(job.model.path, job.model.name)
             job.upload = uploads[job.model.text]
             job.spec = build_spec(opts, job)
-            job.job_id = client.submit(job.spec).job_id
+            job.job_id = board.submit(job.spec)
         except ControllerError as exc:
             job.error = str(exc)
     records: list[RunRecord] = []
@@ -154,17 +143,15 @@ def bench_on_client(client: AgentClient, target: Target, opts: BenchOptions, mod
         label = f"{job.model.name} {job.runtime} threads={job.threads}"
         progress.start_job(index, label)
         if job.error:
-            records.append(failed_run(target.text, board, job.model, job.runtime, opts.ep, job.threads,
-                                      job.error, job.upload))
+            records.append(_failed_run(board.target.text, described, job, opts.ep))
             progress.finish_job(f"failed: {job.error}")
             continue
-        result = client.watch(job.job_id, on_progress=progress.update)
-        records.append(run_from_result(target.text, board, job.model, job.upload, result))
-        client.collect(job.job_id)
-        status = records[-1].status
-        progress.finish_job(status if status != "failed" else f"failed: {result.error}")
+        record = board.watch(job.job_id, model_record(job.model, job.upload), on_progress=progress.update)
+        records.append(record)
+        board.collect(job.job_id)
+        progress.finish_job(record.status if record.status != "failed" else f"failed: {record.error or ''}")
     for job, record in zip(jobs, records, strict=True):
-        record.job_spec = spec_record(job.spec) if job.spec is not None else None
+        record.job_spec = stored_spec(job.spec) if job.spec is not None else None
     if choice is not None:
         cache: dict = {}
         for job, record in zip(jobs, records, strict=True):
@@ -172,22 +159,14 @@ def bench_on_client(client: AgentClient, target: Target, opts: BenchOptions, mod
     return records
 
 
-def _choose_profile(board: dict, opts: BenchOptions) -> ProfileChoice:
+def _failed_run(target: str, board: Board, job: PlannedJob, ep: str) -> RunRecord:
+    """The record of a job that never ran (the upload or the submit was refused)."""
+    return RunRecord(target, board, model_record(job.model, job.upload), job.runtime, "", ep, job.threads, "failed",
+                     job.error)
+
+
+def _choose_profile(board: Board, opts: BenchOptions) -> ProfileChoice:
     try:
         return choose_profile(board, opts.device)
     except CostModelError as exc:
         raise ControllerError(str(exc)) from None
-
-
-def attach_prediction(record: RunRecord, choice: ProfileChoice, model_path: str,
-                      input_shapes: dict[str, list[int]], cache: dict) -> None:
-    if not record.inputs and input_shapes:  # a failed run: the shapes the user asked for
-        record.inputs = [{"name": k, "dtype": "", "shape": v} for k, v in input_shapes.items()]
-        predicted, prediction = predicted_for_run(record, choice.profile, choice.note, model_path, cache)
-        record.inputs = []
-    else:
-        predicted, prediction = predicted_for_run(record, choice.profile, choice.note, model_path, cache)
-    record.predicted = predicted
-    record.prediction = prediction
-    if choice.profile is None:
-        record.warnings.append(f"no prediction: {choice.note}")

@@ -6,23 +6,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .regress.verdict import Thresholds, compare_samples
-from .report import render_table
+from .records import RunRecord
+from .stats.verdict import Thresholds, compare_samples
 from .store import Store, StoredRun
 
 # (label, how to read it from a stored run's record, unit, higher is worse)
 SCALARS = (
-    ("latency mean", lambda r: (r.get("latency_ms") or {}).get("mean"), "ms", True),
-    ("latency p90", lambda r: (r.get("latency_ms") or {}).get("p90"), "ms", True),
-    ("latency p99", lambda r: (r.get("latency_ms") or {}).get("p99"), "ms", True),
-    ("load", lambda r: r.get("load_ms"), "ms", True),
-    ("first inference", lambda r: r.get("first_inference_ms"), "ms", True),
-    ("throughput", lambda r: r.get("throughput_ips"), "inf/s", False),
-    ("peak RSS", lambda r: r.get("peak_rss_mb"), "MB", True),
-    ("energy/inference", lambda r: (r.get("energy") or {}).get("energy_j_per_inference"), "J", True),
-    ("power avg", lambda r: (r.get("energy") or {}).get("power_avg_w"), "W", True),
-    ("temp max", lambda r: (r.get("energy") or {}).get("temp_max_c"), "C", True),
-    ("predicted latency", lambda r: (r.get("predicted") or {}).get("predicted_latency_ms"), "ms", True),
+    ("latency mean", lambda r: r.latency_ms and r.latency_ms.mean, "ms", True),
+    ("latency p90", lambda r: r.latency_ms and r.latency_ms.p90, "ms", True),
+    ("latency p99", lambda r: r.latency_ms and r.latency_ms.p99, "ms", True),
+    ("load", lambda r: r.load_ms, "ms", True),
+    ("first inference", lambda r: r.first_inference_ms, "ms", True),
+    ("throughput", lambda r: r.throughput_ips, "inf/s", False),
+    ("peak RSS", lambda r: r.peak_rss_mb, "MB", True),
+    ("energy/inference", lambda r: (r.energy or {}).get("energy_j_per_inference"), "J", True),
+    ("power avg", lambda r: (r.energy or {}).get("power_avg_w"), "W", True),
+    ("temp max", lambda r: (r.energy or {}).get("temp_max_c"), "C", True),
+    ("predicted latency", lambda r: (r.predicted or {}).get("predicted_latency_ms"), "ms", True),
 )
 
 
@@ -60,8 +60,9 @@ def compare_runs(store: Store, id_a: int, id_b: int, th: Thresholds | None = Non
     else:
         rows.append(MetricRow("latency median (samples)", "ms", _med(sa), _med(sb), None,
                               "no test: a run has no samples"))
+    run_a, run_b = RunRecord.from_json(a.record or {}), RunRecord.from_json(b.record or {})
     for label, read, unit, worse_up in SCALARS:
-        va, vb = read(a.record or {}), read(b.record or {})
+        va, vb = read(run_a), read(run_b)
         change = (vb - va) / va if va and vb is not None else None
         verdict = "single value, no test"
         if change is not None and change != 0:
@@ -83,27 +84,3 @@ def compare_runs(store: Store, id_a: int, id_b: int, th: Thresholds | None = Non
 
 def _med(samples: np.ndarray) -> float | None:
     return float(np.median(samples)) if len(samples) else None
-
-
-def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:.4g}"
-
-
-def comparison_text(c: RunComparison) -> str:
-    head = [f"A: run {c.a.id}  {c.a.model_name} {c.a.runtime} {c.a.ep} threads={c.a.threads} on {c.a.target}",
-            f"B: run {c.b.id}  {c.b.model_name} {c.b.runtime} {c.b.ep} threads={c.b.threads} on {c.b.target}"]
-    table = render_table(["metric", "unit", "A", "B", "change", "p", "verdict"],
-                         [[r.metric, r.unit, _fmt(r.a), _fmt(r.b), "-" if r.change is None else f"{r.change:+.1%}",
-                           "-" if r.p_value is None else f"{r.p_value:.2g}", r.verdict] for r in c.rows])
-    lines = [*head, table]
-    if c.mismatches:
-        lines.append("! not like with like (" + "; ".join(c.mismatches) + "): differences may not be the code's")
-    lines += [f"! {n}" for n in c.notes]
-    return "\n".join(lines)
-
-
-def comparison_json(c: RunComparison) -> dict:
-    return {"schema": "edgebench.compare/1", "a": c.a.id, "b": c.b.id, "like_with_like": not c.mismatches,
-            "mismatches": c.mismatches, "notes": c.notes,
-            "metrics": [{"metric": r.metric, "unit": r.unit, "a": r.a, "b": r.b, "change": r.change,
-                         "p_value": r.p_value, "verdict": r.verdict} for r in c.rows]}

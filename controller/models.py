@@ -1,50 +1,55 @@
-"""Model arguments as a user gives them: a file path or a built-in `zoo:NAME`."""
+"""Model arguments as a user gives them, a file path or a built-in `zoo:NAME`, resolved to a file once for
+every command (bench, calibrate, predict, regress)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgebench.agent.model_format import ONNX, TFLITE, sniff_file
+
+from . import zoo
 from .errors import ControllerError
+from .zoo import ZOO_PREFIX
 
-TFLITE_IDENTIFIER = b"TFL3"
 
-
-@dataclass
+@dataclass(frozen=True)
 class ModelArg:
     text: str  # as typed
-    name: str
+    name: str  # the zoo name, else the file's stem
     path: Path
-    format: str  # "onnx" / "tflite"
+    format: str  # ONNX / TFLITE
+
+    @property
+    def is_zoo(self) -> bool:
+        return self.text.startswith(ZOO_PREFIX)
 
 
-def detect_format(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(8)
-    if head[4:8] == TFLITE_IDENTIFIER:
-        return "tflite"
-    if path.suffix.lower() == ".tflite":
-        return "tflite"  # claims to be TFLite: let the agent say precisely what is wrong with it
-    return "onnx"
+def model_format(path: Path) -> str:
+    """ONNX or TFLite by the file's first bytes (the agent's rule). A file the rule cannot place goes by its
+    name (.tflite, else ONNX), so the runtime on the board says precisely what is wrong with it."""
+    sniffed = sniff_file(path)
+    if sniffed.format is not None:
+        return sniffed.format
+    return TFLITE if path.suffix.lower() == ".tflite" else ONNX
 
 
 def resolve_model(text: str) -> ModelArg:
-    if text.startswith("zoo:"):
-        from . import zoo
-
+    """The file for a model argument; `zoo:NAME` is built into the zoo's cache on first use."""
+    if text.startswith(ZOO_PREFIX):
         try:
             path = zoo.resolve(text)
         except ValueError as exc:
             raise ControllerError(str(exc)) from None
-        name = text[len("zoo:"):]
+        name = text[len(ZOO_PREFIX):]
     else:
         path = Path(text).expanduser()
         if not path.is_file():
             raise ControllerError(f"model file not found: {text}")
         name = path.stem
-    return ModelArg(text, name, path, detect_format(path))
+    return ModelArg(text, name, path, model_format(path))
 
 
 def runtime_for(model: ModelArg, requested: str) -> str:
     if requested and requested != "auto":
         return requested
-    return "tflite" if model.format == "tflite" else "onnxruntime"
+    return "tflite" if model.format == TFLITE else "onnxruntime"

@@ -2,20 +2,36 @@
 system units) or as a crontab line. The fleet and suite files are checked now, not at 2 AM."""
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shlex
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic_write import write_atomic
 from .errors import ControllerError
-from .store import default_data_dir, resolve_url
+from .paths import data_dir
+from .regress.config import load_fleet, load_suite
+from .store import resolve_url
 
 _AT = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass
+class ScheduleOptions:
+    """What `controller schedule install` was asked for."""
+
+    at: str  # HH:MM, local time
+    fleet: str
+    suite: str
+    name: str = "edgebench-nightly"
+    db: str | None = None
+    junit: str | None = None
+    html: str | None = None
+    baseline: str | None = None
+    labels: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -92,72 +108,35 @@ def unit_dir(system: bool) -> Path:
     return (Path(config) if config else Path.home() / ".config") / "systemd" / "user"
 
 
-def build_schedule(args: argparse.Namespace) -> Schedule:
-    from .regress.config import load_fleet, load_suite
-
-    hour, minute = parse_at(args.at)
-    if not _NAME.match(args.name):
-        raise ControllerError(f"--name must be a unit name of letters, digits, '_', '.', '-', got {args.name!r}")
-    load_fleet(args.fleet)  # a mistake in either file is reported now
-    load_suite(args.suite)
-    out_dir = default_data_dir() / "regress"
-    junit = str(Path(args.junit).resolve()) if args.junit else str(out_dir / "junit.xml")
-    html = str(Path(args.html).resolve()) if args.html else str(out_dir / "report.html")
+def build_schedule(opts: ScheduleOptions) -> Schedule:
+    hour, minute = parse_at(opts.at)
+    if not _NAME.match(opts.name):
+        raise ControllerError(f"--name must be a unit name of letters, digits, '_', '.', '-', got {opts.name!r}")
+    load_fleet(opts.fleet)  # a mistake in either file is reported now
+    load_suite(opts.suite)
+    out_dir = data_dir() / "regress"
+    junit = str(Path(opts.junit).resolve()) if opts.junit else str(out_dir / "junit.xml")
+    html = str(Path(opts.html).resolve()) if opts.html else str(out_dir / "report.html")
     # The store is named explicitly: a system unit runs as another user, with another default data dir.
-    db_arg = args.db or f"sqlite://{resolve_url(None).target}"
-    argv = [sys.executable, "-m", "edgebench.controller.cli", "regress", "--fleet", str(Path(args.fleet).resolve()),
-            "--suite", str(Path(args.suite).resolve()), "--db", db_arg, "--junit", junit, "--html", html]
-    if args.baseline:
-        argv += ["--baseline", args.baseline]
-    for key, value in args.label:
+    db_arg = opts.db or f"sqlite://{resolve_url(None).target}"
+    argv = [sys.executable, "-m", "edgebench.controller.cli", "regress", "--fleet", str(Path(opts.fleet).resolve()),
+            "--suite", str(Path(opts.suite).resolve()), "--db", db_arg, "--junit", junit, "--html", html]
+    if opts.baseline:
+        argv += ["--baseline", opts.baseline]
+    for key, value in opts.labels:
         argv += ["--label", f"{key}={value}"]
-    return Schedule(args.name, hour, minute, argv, str(Path.cwd()), str(out_dir / "regress.log"))
+    return Schedule(opts.name, hour, minute, argv, str(Path.cwd()), str(out_dir / "regress.log"))
 
 
-def cmd_schedule_install(args: argparse.Namespace) -> int:
-    s = build_schedule(args)
-    if args.cron:
-        print(cron_line(s))
-        print("# add it with: (crontab -l 2>/dev/null; echo '<the line above>') | crontab -", file=sys.stderr)
-        return 0
-    files = {f"{s.name}.service": service_unit(s), f"{s.name}.timer": timer_unit(s)}
-    if args.dry_run:
-        for name, text in files.items():
-            print(f"# {name}\n{text}")
-        return 0
-    directory = Path(args.unit_dir) if args.unit_dir else unit_dir(args.system)
+def unit_files(s: Schedule) -> dict[str, str]:
+    return {f"{s.name}.service": service_unit(s), f"{s.name}.timer": timer_unit(s)}
+
+
+def install_units(s: Schedule, directory: Path) -> list[Path]:
+    """Write the service and the timer (atomically) and make the folder of the log."""
     directory.mkdir(parents=True, exist_ok=True)
     Path(s.log).parent.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        write_atomic(directory / name, text)
-        print(f"wrote {directory / name}")
-    scope = "" if args.system else "--user "
-    print(f"enable it with: systemctl {scope}daemon-reload && systemctl {scope}enable --now {s.name}.timer")
-    if not args.system:
-        print("(user timers run while you are logged out only with: loginctl enable-linger $USER)")
-    return 0
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    from .store_cli import add_db_arg, parse_label
-
-    p = sub.add_parser("schedule", help="run regress nightly (systemd timer or cron)")
-    ssub = p.add_subparsers(dest="schedule_command", required=True)
-    i = ssub.add_parser("install", help="write a systemd service + timer (or print a crontab line)",
-                        description="Write a systemd service and timer that run `controller regress` every day "
-                                    "at --at, or print the crontab line with --cron.")
-    i.add_argument("--at", required=True, help="time of day, HH:MM (24 h, local time)")
-    i.add_argument("--fleet", required=True)
-    i.add_argument("--suite", required=True)
-    add_db_arg(i)
-    i.add_argument("--junit", help="JUnit XML to write each night (default: DATA_DIR/regress/junit.xml)")
-    i.add_argument("--html", help="HTML report to write each night (default: DATA_DIR/regress/report.html)")
-    i.add_argument("--baseline", help="passed to regress --baseline")
-    i.add_argument("--label", type=parse_label, action="append", default=[], metavar="KEY=VALUE")
-    i.add_argument("--name", default="edgebench-nightly", help="unit name (default edgebench-nightly)")
-    where = i.add_mutually_exclusive_group()
-    where.add_argument("--system", action="store_true", help="system units in /etc/systemd/system (root)")
-    where.add_argument("--unit-dir", help="write the units to this directory")
-    where.add_argument("--cron", action="store_true", help="print a crontab line instead of systemd units")
-    i.add_argument("--dry-run", action="store_true", help="print the units, write nothing")
-    i.set_defaults(func=cmd_schedule_install)
+    written = []
+    for name, text in unit_files(s).items():
+        written.append(write_atomic(directory / name, text))
+    return written

@@ -86,7 +86,8 @@ def main() -> int:
         os.environ["EDGEBENCH_DATA_DIR"] = tmp.name
 
     from edgebench.controller.bench import BenchOptions, run_bench
-    from edgebench.controller.calibration.run import CalibrateOptions, calibrate, summary
+    from edgebench.controller.calibration.run import CalibrateOptions, calibrate
+    from edgebench.controller.output.calibration import summary
 
     t0 = time.perf_counter()
     cal = calibrate(CalibrateOptions("local", threads=[args.threads] if args.threads else [],
@@ -107,13 +108,13 @@ def main() -> int:
     for r in records:
         pred = r.predicted or {}
         if r.status != "ok" or pred.get("error") or r.latency_ms is None:
-            print(f"  {r.model['name']:22s} not compared: {r.error or pred.get('error')}")
+            print(f"  {r.model.name:22s} not compared: {r.error or pred.get('error')}")
             continue
         measured, predicted = r.latency_ms.p50, pred["predicted_latency_ms"]
         err = (predicted - measured) / measured * 100
         errors.append(err)
         errors_min.append((predicted - r.latency_ms.min) / r.latency_ms.min * 100)
-        print(f"  {r.model['name']:22s} {measured:11.2f} {predicted:12.2f} {err:+8.1f}")
+        print(f"  {r.model.name:22s} {measured:11.2f} {predicted:12.2f} {err:+8.1f}")
     if errors:
         print(f"models compared: {len(errors)}")
         print(f"median |error|: {statistics.median(abs(e) for e in errors):.1f} %")

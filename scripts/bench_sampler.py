@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from edgebench.controller import zoo  # noqa: E402
-from edgebench.controller.client import AgentClient  # noqa: E402
-from edgebench.controller.local_agent import start_local_agent  # noqa: E402
+from edgebench.controller.link.client import AgentClient  # noqa: E402
+from edgebench.controller.link.local_agent import start_local_agent  # noqa: E402
 from edgebench.v1 import agent_pb2 as pb  # noqa: E402
 
 BOARDS = ROOT / "tests" / "fixtures" / "boards"

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from edgebench.controller.regress.baseline import BaselineSpec, find_baseline  # noqa: E402
-from edgebench.controller.regress.verdict import compare_samples  # noqa: E402
+from edgebench.controller.stats.verdict import compare_samples  # noqa: E402
 from edgebench.controller.store import NewRun, RunFilter, Verdict, open_store  # noqa: E402
 
 BOARDS, MODELS, RUNTIMES, THREADS = 10, 25, ("onnxruntime", "tflite"), (1, 4)

@@ -21,8 +21,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from edgebench.controller import zoo  # noqa: E402
-from edgebench.controller.client import AgentClient  # noqa: E402
-from edgebench.controller.local_agent import start_local_agent  # noqa: E402
+from edgebench.controller.link.client import AgentClient  # noqa: E402
+from edgebench.controller.link.local_agent import start_local_agent  # noqa: E402
 from edgebench.v1 import agent_pb2 as pb  # noqa: E402
 
 

@@ -37,7 +37,7 @@ def bench_json(*args: str, check_rc: int | None = 0, timeout: float = 300) -> di
 @pytest.fixture(scope="session")
 def agent(tmp_path_factory: pytest.TempPathFactory):
     """One real agent for the session, on a free loopback port."""
-    from edgebench.controller.local_agent import start_local_agent
+    from edgebench.controller.link.local_agent import start_local_agent
 
     state = tmp_path_factory.mktemp("agent-state")
     with start_local_agent(str(state)) as running:
@@ -46,7 +46,7 @@ def agent(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def client(agent):
-    from edgebench.controller.client import AgentClient
+    from edgebench.controller.link.client import AgentClient
 
     with AgentClient(agent.address) as c:
         yield c

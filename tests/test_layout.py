@@ -28,6 +28,15 @@ def _module_name(path: Path) -> tuple[str, bool]:
     raise ValueError(path)
 
 
+def _from_target(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a `from ... import` names, relative ones resolved against `package`."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def _imports(path: Path) -> list[tuple[int, str]]:
     """(line, absolute module) for every import in the file, function-level ones included."""
     module, is_package = _module_name(path)
@@ -37,12 +46,7 @@ def _imports(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             out.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = _from_target(node, package)
             out.append((node.lineno, target))
             # `from . import x` may name a submodule: count it as an import of that module too.
             out.extend((node.lineno, f"{target}.{alias.name}") for alias in node.names)
@@ -58,13 +62,21 @@ def _sources(folder: str) -> list[Path]:
     return sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def _violations(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+def _within(target: str, packages: tuple[str, ...]) -> bool:
+    return any(target == f or target.startswith(f + ".") for f in packages)
+
+
+def _violations(folder: str, forbidden: tuple[str, ...], allowed: tuple[str, ...] = ()) -> list[str]:
+    """Imports of `forbidden` modules (or their submodules) from the files of `folder`, except `allowed` ones."""
     bad = []
     for path in _sources(folder):
         for line, target in _imports(path):
-            if any(target == f or target.startswith(f + ".") for f in forbidden):
+            if _within(target, forbidden) and not _within(target, allowed):
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
     return bad
+
+
+CONTROLLER = "edgebench.controller"
 
 
 def test_agent_imports_nothing_of_the_controller():
@@ -118,3 +130,82 @@ def test_sensor_modules_do_not_import_their_own_package():
            for path in _sources("agent/sensors") if path.name != "__init__.py"
            for line, target in _imports(path) if target == SENSORS]
     assert bad == []
+
+
+def test_only_link_speaks_the_wire_contract():
+    # The gRPC stubs stop at controller/link/: everything above it works on the dataclasses of records/.
+    bad = [v for v in _violations("controller", ("edgebench.v1",)) if not v.startswith("controller/link/")]
+    assert bad == []
+
+
+def test_nothing_imports_the_command_line():
+    # cli/ is argparse and printing only: no core module may depend on it.
+    bad = [v for v in _violations("controller", (f"{CONTROLLER}.cli",)) if not v.startswith("controller/cli/")]
+    assert bad == []
+
+
+@pytest.mark.parametrize("folder", ["controller/records", "controller/stats"])
+def test_records_and_statistics_import_nothing_of_the_controller(folder):
+    own = _module_name(ROOT / folder / "__init__.py")[0]
+    assert _violations(folder, (CONTROLLER, "edgebench.v1"), allowed=(own,)) == []
+
+
+def test_only_the_command_line_renders():
+    # Cores return records; printing and writing them is cli/'s, through output/.
+    bad = [v for v in _violations("controller", (f"{CONTROLLER}.output",))
+           if not v.startswith(("controller/cli/", "controller/output/"))]
+    assert bad == []
+
+
+def test_renderers_reach_no_board():
+    assert _violations("controller/output", (f"{CONTROLLER}.link", "edgebench.v1")) == []
+
+
+@pytest.mark.parametrize("source", ["controller/bench.py", "controller/prediction"])
+def test_bench_predicts_without_the_calibration_runner(source):
+    assert _violations(source, (f"{CONTROLLER}.calibration",)) == []
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """controller module -> the controller modules it imports (function-level imports included). `from pkg
+    import mod` is an edge to pkg.mod alone, so a package importing its own submodules is no cycle."""
+    modules = {_module_name(p)[0] for p in _sources("controller")}
+    graph: dict[str, set[str]] = {}
+    for path in _sources("controller"):
+        name, is_package = _module_name(path)
+        package = name if is_package else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.ImportFrom):
+                base = _from_target(node, package)
+                submodules = {f"{base}.{a.name}" for a in node.names} & modules
+                targets |= submodules
+                if len(submodules) < len(node.names) and base in modules:
+                    targets.add(base)
+        graph[name] = targets - {name}
+    return graph
+
+
+def test_the_controller_has_no_import_cycle():
+    graph = _module_graph()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+    cycles: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*path[path.index(target):], target]))
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert cycles == []

@@ -8,7 +8,7 @@ from edgebench.agent import DEFAULT_PORT
 from edgebench.agent.inputs import ID_UPPER_BOUND, ResolvedInput, make_input, resolve_shapes
 from edgebench.agent.runtimes.base import ModelError, TensorSpec
 from edgebench.agent.stats import summarize_latency
-from edgebench.controller.target import TargetError, parse_target
+from edgebench.controller.link.target import TargetError, parse_target
 
 
 @pytest.mark.parametrize("text,host,port,user", [

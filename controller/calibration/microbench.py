@@ -22,7 +22,7 @@ class Kernel:
 
 
 def kernels_model(gemm_sizes: list[int], copy_elems: list[int], int8: bool = True) -> tuple[bytes, list[Kernel]]:
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper  # heavy: only `calibrate` builds models
 
     rng = np.random.default_rng(0)
     nodes, inputs, outputs, inits, kernels = [], [], [], [], []
@@ -55,7 +55,7 @@ def kernels_model(gemm_sizes: list[int], copy_elems: list[int], int8: bool = Tru
 
 def dispatch_model(length: int = DISPATCH_CHAIN) -> bytes:
     """A chain of `length` Adds on a [1, 8] tensor: almost no work, so the time is dispatch."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper  # heavy: only `calibrate` builds models
 
     one = numpy_helper.from_array(np.ones((1, 8), dtype=np.float32), "one")
     nodes, prev = [], "x"

@@ -10,11 +10,12 @@ then forwards (its producer's group took it as an epilogue, e.g. a residual Add)
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..costmodel import Prediction
+from ..records import OpProfileEntry
 
 _TOKEN = re.compile(r"_token_\d+$")
 
@@ -22,31 +23,31 @@ _TOKEN = re.compile(r"_token_\d+$")
 @dataclass
 class Group:
     name: str  # the graph node the profile entry names
-    entries: list[dict[str, Any]]  # profile entries (node, op_type, provider, mean_us, count)
+    entries: list[OpProfileEntry]
     nodes: list[str] = field(default_factory=list)  # graph nodes whose work this kernel did
 
     @property
     def measured_ms(self) -> float:
-        return sum(e["mean_us"] for e in self.entries) / 1e3
+        return sum(e.mean_us for e in self.entries) / 1e3
 
     @property
     def runtime_op(self) -> str:
-        return "+".join(sorted({e["op_type"] for e in self.entries}))
+        return "+".join(sorted({e.op_type for e in self.entries}))
 
     @property
     def provider(self) -> str:
-        return ",".join(sorted({e["provider"].replace("ExecutionProvider", "") for e in self.entries}))
+        return ",".join(sorted({e.provider.replace("ExecutionProvider", "") for e in self.entries}))
 
 
 @dataclass
 class Join:
     groups: list[Group]
-    inserted: list[dict[str, Any]]  # profile entries with no graph node (layout reorders, ...)
+    inserted: list[OpProfileEntry]  # profile entries with no graph node (layout reorders, ...)
     unmatched: list[str]  # executed graph nodes neither in the profile nor absorbed by a group
 
     @property
     def inserted_ms(self) -> float:
-        return sum(e["mean_us"] for e in self.inserted) / 1e3
+        return sum(e.mean_us for e in self.inserted) / 1e3
 
 
 def graph_name_for(profile_name: str, names: set[str], by_output: dict[str, str] | None = None) -> str | None:
@@ -60,18 +61,19 @@ def graph_name_for(profile_name: str, names: set[str], by_output: dict[str, str]
     return None
 
 
-def join_profile(prediction: Prediction, op_profile: Sequence[dict[str, Any]]) -> Join:
+def join_profile(prediction: Prediction, op_profile: Sequence[OpProfileEntry | Mapping[str, Any]]) -> Join:
+    """Group the profile's entries (records, or their JSON form as a stored run keeps them) by graph node."""
     nodes = [n for n in prediction.model.nodes if not n.folded]
     names = {n.name for n in nodes}
     by_output = {t: n.name for n in nodes for t in n.outputs if t}
     groups: dict[str, Group] = {}
     inserted = []
-    for entry in op_profile:
-        target = graph_name_for(entry["node"], names, by_output)
+    for entry in map(OpProfileEntry.of, op_profile):
+        target = graph_name_for(entry.node, names, by_output)
         if target is None:
-            inserted.append(dict(entry))
+            inserted.append(entry)
             continue
-        groups.setdefault(target, Group(target, [])).entries.append(dict(entry))
+        groups.setdefault(target, Group(target, [])).entries.append(entry)
     owner: dict[str, str] = {name: name for name in groups}
     consumers: dict[str, list[str]] = {}
     producer: dict[str, str] = {}
@@ -84,14 +86,14 @@ def join_profile(prediction: Prediction, op_profile: Sequence[dict[str, Any]]) -
     # Backwards: a kernel named after a node of another op type ("relu_0_nchwc" is a Conv) took that node's
     # producers until it reaches a node of its own op type; a node whose outputs all feed such a group joins it.
     op_of = {n.name: n.op_type for n in nodes}
-    open_groups = {name for name, g in groups.items() if not _same_op(op_of[name], g.entries[0]["op_type"])}
+    open_groups = {name for name, g in groups.items() if not _same_op(op_of[name], g.entries[0].op_type)}
     for n in reversed(nodes):
         if n.name in owner:
             continue
         users = {owner.get(c) for t in n.outputs for c in consumers.get(t, [])}
         if len(users) == 1 and None not in users and (g := users.pop()) in open_groups:
             owner[n.name] = g
-            if _same_op(n.op_type, groups[g].entries[0]["op_type"]):
+            if _same_op(n.op_type, groups[g].entries[0].op_type):
                 open_groups.discard(g)
     # Forwards: an epilogue (residual Add, activation) taken by its producer's group.
     for n in nodes:
@@ -118,9 +120,3 @@ def _outputs(nodes, name: str) -> list[str]:
         if n.name == name:
             return n.outputs
     return []
-
-
-def per_op_tables(run: Any) -> str:
-    from .perop_tables import render_per_op
-
-    return render_per_op(run)

@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebench.v1 import agent_pb2 as pb
-
+from .. import zoo
 from ..costmodel import DeviceProfile, Figure, analyze_model, load_profile, predict_cost
 from ..costmodel.profiles import profile_from_dict
 from ..errors import ControllerError
-from ..records import board_record
-from ..target import parse_target
-from .choose import builtin_for_board
+from ..link.connection import BoardConnection, connect
+from ..link.target import parse_target
+from ..link.targets_config import CredentialFlags
+from ..models import resolve_model
+from ..prediction.calibrated import save_profile
+from ..prediction.choose import builtin_for_board
+from ..records import Board, JobSpec, RunRecord
 from .fit import (
     fit_bandwidth_scale,
     fit_efficiency,
@@ -33,7 +36,6 @@ from .fit import (
 )
 from .microbench import DISPATCH_CHAIN, dispatch_model, kernels_model
 from .opjoin import join_profile
-from .store import save_profile
 
 QUICK_SUITE = ["mobilenet_v3_small", "squeezenet1_1", "shufflenet_v2_x1_0"]
 # Activation-sized traffic (a 64x56x56 fp32 map is 0.8 M elements) is what CNN element-wise nodes see;
@@ -42,8 +44,6 @@ COPY_ELEMS = [802_816, 8_388_608]
 
 
 def reference_suite() -> list[str]:
-    from .. import zoo
-
     return [e.name for e in zoo.list_models() if e.suite == "reference" and e.format == "onnx"]
 
 
@@ -54,39 +54,37 @@ class CalibrateOptions:
     threads: list[int] = field(default_factory=list)  # default: all the board's cores
     suite: list[str] | None = None  # reference models to fit on (default: the zoo's reference suite)
     connect_timeout_s: float = 10.0
+    credentials: CredentialFlags = field(default_factory=CredentialFlags)  # over the target's stored file
 
 
 @dataclass
 class CalibrationResult:
     profile: DeviceProfile
     path: Path
-    board: dict[str, Any]
+    board: Board
     measurements: dict[str, Any]
     fit: dict[str, dict]
     in_sample: list[dict[str, Any]]
     seconds: float
 
 
-def _job(client, path: Path, name: str, threads: int, runs: int, warmup: int, profile_ops: bool) -> str:
-    up = client.ensure_model(path, name)
-    spec = pb.JobSpec(model_sha256=up.sha256, model_name=name, runtime=pb.RUNTIME_ONNXRUNTIME,
-                      execution_provider="CPUExecutionProvider", threads=threads, warmup_runs=warmup, runs=runs,
-                      profile_ops=profile_ops)
-    return client.submit(spec).job_id
+def _job(board: BoardConnection, path: Path, name: str, threads: int, runs: int, warmup: int,
+         profile_ops: bool) -> str:
+    up = board.upload(path, name)
+    return board.submit(JobSpec(model_sha256=up.sha256, model_name=name, runtime="onnxruntime",
+                                execution_provider="CPUExecutionProvider", threads=threads, warmup_runs=warmup,
+                                runs=runs, profile_ops=profile_ops))
 
 
-def _result(client, job_id: str, what: str) -> pb.JobResult:
-    result = client.watch(job_id)
-    client.collect(job_id)
-    if result.state != pb.JOB_STATE_SUCCEEDED:
-        raise ControllerError(f"calibration job {what} failed on the board: {result.error or result.state}")
+def _result(board: BoardConnection, job_id: str, what: str) -> RunRecord:
+    result = board.watch(job_id)
+    board.collect(job_id)
+    if result.status != "ok" or result.latency_ms is None:
+        raise ControllerError(f"calibration job {what} failed on the board: {result.error or result.status}")
     return result
 
 
 def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> CalibrationResult:
-    from ..bench import connect
-    from ..models import resolve_model
-
     started = time.monotonic()
     suite = opts.suite or (QUICK_SUITE if opts.quick else reference_suite())
     gemm_sizes = [128, 256, 512] if opts.quick else [128, 256, 512, 1024]
@@ -96,14 +94,13 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
         kpath, dpath = Path(tmp) / "kernels.onnx", Path(tmp) / "dispatch.onnx"
         kpath.write_bytes(kernels_bytes)
         dpath.write_bytes(dispatch_model())
-        refs = {name: resolve_model(f"zoo:{name}") for name in suite}
-        with connect(parse_target(opts.target), opts.connect_timeout_s) as client:
-            desc = client.describe()
-            board = board_record(desc)
-            cores = desc.cpu_count or 1
+        refs = {name: resolve_model(f"{zoo.ZOO_PREFIX}{name}") for name in suite}
+        with connect(parse_target(opts.target), opts.connect_timeout_s, opts.credentials) as client:
+            board = client.board
+            cores = board.cpu_count or 1
             threads = sorted(set(opts.threads or [cores]))
             top = max(threads)
-            log(f"calibrating {opts.target}: {board['model']} ({board['soc']}, {cores} cores), "
+            log(f"calibrating {opts.target}: {board.model} ({board.soc}, {cores} cores), "
                 f"threads {','.join(map(str, threads))}, {len(suite)} reference models"
                 f"{' (quick)' if opts.quick else ''}")
             # Submit everything, then collect: the agent runs the jobs back to back.
@@ -126,11 +123,9 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
     for name, result in rres.items():
         model = analyze_model(str(refs[name].path))
         prediction = predict_cost(model, unit, top, fusion=True)
-        entries = [{"node": o.node_name, "op_type": o.op_type, "provider": o.provider, "mean_us": o.mean_us,
-                    "count": o.count} for o in result.op_profile]
         # The profiler slows every kernel down; what `bench` compares with is the unprofiled run.
-        unprofiled = eres[name].latency.p50_ms / result.latency.p50_ms if result.latency.p50_ms else 1.0
-        model_samples = scale_measured(samples_from(prediction, join_profile(prediction, entries), unit),
+        unprofiled = eres[name].latency_ms.p50 / result.latency_ms.p50 if result.latency_ms.p50 else 1.0
+        model_samples = scale_measured(samples_from(prediction, join_profile(prediction, result.op_profile), unit),
                                        min(unprofiled, 1.0))
         for kind, items in model_samples.items():
             samples.setdefault(kind, []).extend(items)
@@ -158,13 +153,13 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
     in_sample = []
     for name, model in predictions.items():
         p = predict_cost(model, profile, top, fusion=True)
-        measured = eres[name].latency.p50_ms
+        measured = eres[name].latency_ms.p50
         in_sample.append({"model": name, "measured_ms": round(measured, 3),
                           "predicted_ms": round(p.predicted_latency_ms, 3),
                           "error_pct": round((p.predicted_latency_ms - measured) / measured * 100, 1)})
     profile = dataclasses.replace(profile, calibration={**profile.calibration, "fit": fit_info,
                                                          "in_sample": in_sample})
-    path = save_profile(profile, board["fingerprint"])
+    path = save_profile(profile, board.fingerprint)
     return CalibrationResult(profile, path, board, measurements, fit_info, in_sample, time.monotonic() - started)
 
 
@@ -189,7 +184,7 @@ def _fit_dispatch(profile: DeviceProfile, models: dict, eres: dict, threads: int
     for name, model in models.items():
         p = predict_cost(model, zero, threads, fusion=True)
         executed = sum(1 for t in p.node_times if t.bound not in ("folded", "fused"))
-        measured = eres[name].latency.p50_ms
+        measured = eres[name].latency_ms.p50
         if executed and measured > 0:
             a = (p.predicted_latency_ms - measured) / measured  # kernels alone, relative error
             b = executed / measured  # ms of latency per ms of per-node overhead, relative
@@ -203,11 +198,11 @@ def _fit_dispatch(profile: DeviceProfile, models: dict, eres: dict, threads: int
         f"(p50, unprofiled), at least the {meas_us:.2f} us of a tiny-node chain")))
 
 
-def _measure(kres: dict[int, pb.JobResult], dres: pb.JobResult, kernels, cores: int) -> dict[str, Any]:
+def _measure(kres: dict[int, RunRecord], dres: RunRecord, kernels, cores: int) -> dict[str, Any]:
     gemm: dict[str, dict[str, float]] = {}
     bandwidth: dict[str, float] = {}
     for t, result in kres.items():
-        times = {o.node_name: o.mean_us for o in result.op_profile}
+        times = {o.node: o.mean_us for o in result.op_profile}
         for k in kernels:
             if k.node not in times or times[k.node] <= 0:
                 continue
@@ -216,12 +211,12 @@ def _measure(kres: dict[int, pb.JobResult], dres: pb.JobResult, kernels, cores: 
                 gemm.setdefault(f"{k.kind}@{t}", {})[k.node.rsplit("_", 1)[1]] = round(k.ops / seconds / 1e9, 2)
             elif t == max(kres):
                 bandwidth[k.node.rsplit("_", 1)[1]] = round(k.bytes / seconds / 1e9, 2)
-    per_node_us = dres.latency.mean_ms * 1e3 / DISPATCH_CHAIN
+    per_node_us = dres.latency_ms.mean * 1e3 / DISPATCH_CHAIN
     return {
         "gemm_gflops": gemm,  # "<dtype>@<threads>" → matrix size → GFLOP/s (or GOP/s for int8)
         "bandwidth_gbs": bandwidth,  # elements per operand → GB/s of an Add (2 reads + 1 write)
         "dispatch_us": round(per_node_us, 3),
-        "runtime_rss_mb": dres.peak_rss_kib / 1024 if dres.peak_rss_kib else None,
+        "runtime_rss_mb": dres.peak_rss_mb,
         "cores": cores,
     }
 
@@ -231,7 +226,7 @@ def _best(gemm: dict[str, dict[str, float]], dtype: str, threads: int) -> float 
     return max(values.values()) if values else None
 
 
-def _calibrated_base(template: DeviceProfile, board: dict[str, Any], meas: dict[str, Any], cores: int,
+def _calibrated_base(template: DeviceProfile, board: Board, meas: dict[str, Any], cores: int,
                      threads: int) -> DeviceProfile:
     d = template.to_dict()
     date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -242,8 +237,8 @@ def _calibrated_base(template: DeviceProfile, board: dict[str, Any], meas: dict[
     if fp32 is None:
         raise ControllerError("calibration measured no fp32 GEMM time (onnxruntime profile was empty)")
     where = f"measured by controller calibrate {day}"
-    d["name"] = f"calibrated-{board['fingerprint'][:12]}"
-    d["description"] = f"{board['model']} ({board['soc']}), calibrated {day}"
+    d["name"] = f"calibrated-{board.fingerprint[:12]}"
+    d["description"] = f"{board.model} ({board.soc}), calibrated {day}"
     d["aliases"] = []
     d["cores"] = {"value": cores, "source": f"{where}: the agent's cpu_count"}
     old32 = template.peak("fp32")
@@ -271,30 +266,7 @@ def _calibrated_base(template: DeviceProfile, board: dict[str, Any], meas: dict[
     d["efficiency_source"] = f"{template.name} estimates (replaced by the fit below)"
     d["notes"] = (f"Written by controller calibrate from {template.name}; power figures are {template.name}'s "
                   "estimates (not measured).")
-    d["calibration"] = {"date": date, "fingerprint": board["fingerprint"], "board": board,
+    d["calibration"] = {"date": date, "fingerprint": board.fingerprint, "board": dataclasses.asdict(board),
                         "template": template.name, "threads": threads, "measurements": meas}
     d.pop("clock_ghz", None)
-    return profile_from_dict(d, f"calibrated:{board['fingerprint']}")
-
-
-def summary(result: CalibrationResult) -> str:
-    """What was measured and fitted, for the terminal."""
-    m, p = result.measurements, result.profile
-    lines = ["GEMM (onnxruntime MatMul / MatMulInteger), GFLOP/s by size:"]
-    for key, sizes in sorted(m["gemm_gflops"].items()):
-        lines.append(f"  {key:16s} " + "  ".join(f"{n}: {v:.1f}" for n, v in sizes.items()))
-    lines.append("memory traffic (fp32 Add, 2 reads + 1 write), GB/s by elements: "
-                 + "  ".join(f"{n}: {v:.1f}" for n, v in m["bandwidth_gbs"].items()))
-    lines.append(f"dispatch overhead: {m['dispatch_us']:.2f} us/node (tiny-node chain), {p.dispatch_overhead_us.value:.2f} us/node fitted; runtime RSS: "
-                 f"{m['runtime_rss_mb'] or 0:.1f} MB")
-    lines.append(f"profile peak fp32 {p.peak('fp32'):.1f} GFLOP/s, int8 {p.peak('int8'):.1f} GOP/s "
-                 f"(all {int(p.cores.value)} cores), bandwidth {p.memory_bandwidth_gbs.value:.1f} GB/s")
-    lines.append("fitted efficiencies (kind: efficiency, kernels, measured ms, predicted ms):")
-    for kind, f in result.fit.items():
-        lines.append(f"  {kind:16s} {f['efficiency']:.3f}  {f['kernels']:4d}  {f['measured_ms']:9.2f}  "
-                     f"{f['predicted_ms']:9.2f}")
-    lines.append("reference models, in-sample (fitted on these): model, measured ms, predicted ms, error %")
-    for r in result.in_sample:
-        lines.append(f"  {r['model']:22s} {r['measured_ms']:9.2f}  {r['predicted_ms']:9.2f}  {r['error_pct']:+6.1f}")
-    lines.append(f"stored {result.path} ({result.seconds:.1f} s)")
-    return "\n".join(lines)
+    return profile_from_dict(d, f"calibrated:{board.fingerprint}")

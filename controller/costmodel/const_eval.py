@@ -20,7 +20,7 @@ MAX_ELEMENTS = 4096
 
 def evaluate_small_constants(onnx: Any, model: Any, skeleton: Any, graph: Graph) -> dict[str, np.ndarray]:
     """Values of foldable node outputs that are small enough to be shape arithmetic."""
-    from onnx import numpy_helper  # noqa: PLC0415
+    from onnx import numpy_helper  # noqa: PLC0415  (heavy: only ONNX models need it)
     from onnx.reference import ReferenceEvaluator  # noqa: PLC0415
 
     opsets = {o.domain or "": o.version for o in model.opset_import}
@@ -64,7 +64,7 @@ def _shape_value(node: Any, shape: tuple[int, ...], onnx: Any) -> np.ndarray:
 
 def with_constants(onnx: Any, skeleton: Any, values: dict[str, np.ndarray]) -> Any:
     """The skeleton with evaluated tensors as initializers and the nodes that produced them removed."""
-    from onnx import numpy_helper  # noqa: PLC0415
+    from onnx import numpy_helper  # noqa: PLC0415  (heavy: only ONNX models need it)
 
     out = onnx.ModelProto()
     out.CopyFrom(skeleton)

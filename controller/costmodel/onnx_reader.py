@@ -104,6 +104,7 @@ def read_onnx(path: str | os.PathLike[str], input_shapes: InputShapes | None = N
 
 
 def _check_external_data(onnx: Any, model: Any, base_dir: Path, warnings: list[str]) -> None:
+    # Heavy, like every onnx import here: only ONNX models need it.
     from onnx.external_data_helper import ExternalDataInfo, load_external_data_for_tensor  # noqa: PLC0415
 
     external = [t for t in model.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]

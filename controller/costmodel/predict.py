@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 
+from .. import zoo
 from .analysis import analyze
 from .costs import ModelCost, NodeCost
 from .errors import CostModelError
 from .fusion import ALIAS_OPS, runtime_fusions
 from .profiles import DeviceProfile, load_profile
-from .reader import ZOO_PREFIX, malformed, read_model, resolve_model
+from .reader import malformed, read_model
 from .roofline import NodeTime, effective_threads, node_time
 from .shapes import InputShapes
 
@@ -162,7 +164,7 @@ def predict_cost(model: ModelCost, profile: DeviceProfile | str, threads: int | 
 
 def analyze_model(path: str | os.PathLike[str], input_shapes: InputShapes | None = None) -> ModelCost:
     """Read a model file (ONNX or TFLite, or a `zoo:NAME` reference) and count it; no device involved."""
-    resolved = resolve_model(path)
+    resolved = _model_file(path)
     graph = read_model(resolved, input_shapes)
     try:
         cost = analyze(graph, str(resolved))
@@ -175,9 +177,19 @@ def analyze_model(path: str | os.PathLike[str], input_shapes: InputShapes | None
     if any(isinstance(t, int) and t < 0 for t in totals):  # a negative dim in the file (e.g. 0x80000003)
         raise CostModelError(f"{os.path.basename(str(resolved))}: the model declares a negative dimension "
                              "(a damaged or malformed file): its cost cannot be counted")
-    if str(path).startswith(ZOO_PREFIX):
+    if zoo.is_zoo_ref(str(path)):
         cost.name = str(path)  # the name the user typed, not the cache file's
     return cost
+
+
+def _model_file(path: str | os.PathLike[str]) -> Path:
+    """The file to read: `zoo:NAME` is built (or found) in the zoo's cache."""
+    if not zoo.is_zoo_ref(str(path)):
+        return Path(path)
+    try:
+        return zoo.resolve(str(path))
+    except ValueError as exc:
+        raise CostModelError(str(exc)) from None
 
 
 def predict_model(

@@ -1,43 +1,27 @@
-"""Pick the reader for a model file: TFLite by its flatbuffer identifier, ONNX otherwise."""
+"""Pick the reader for a model file by its first bytes (the agent's rule, edgebench.agent.model_format)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from edgebench.agent.model_format import TFLITE, sniff_file
+
 from .errors import CostModelError
 from .ir import Graph
+from .onnx_reader import read_onnx
 from .shapes import InputShapes
-
-ZOO_PREFIX = "zoo:"
-
-
-def resolve_model(ref: str | os.PathLike[str]) -> Path:
-    """A model path; `zoo:NAME` is built (or found in the cache) through controller.zoo."""
-    text = str(ref)
-    if not text.startswith(ZOO_PREFIX):
-        return Path(ref)
-    try:
-        from edgebench.controller.zoo import resolve  # noqa: PLC0415  (heavy, and optional for this package)
-    except ImportError as exc:
-        raise CostModelError(f"{text}: zoo references need controller.zoo, which is not available") from exc
-    try:
-        return Path(resolve(text))
-    except ValueError as exc:
-        raise CostModelError(str(exc)) from exc
+from .tflite_reader import read_tflite, schema
 
 
 def model_format(path: str | os.PathLike[str]) -> str:
+    """"onnx" or "tflite"; a file that is neither is refused here, with the reason, before a parser sees it."""
     path = Path(path)
     if not path.is_file():
         raise CostModelError(f"{path}: no such model file")
-    with path.open("rb") as fh:
-        head = fh.read(8)
-    # The identifier is authoritative; the suffix only decides when the file is too short to say.
-    if head[4:8] == b"TFL3" or (len(head) < 8 and path.suffix.lower() == ".tflite"):
-        return "tflite"
-    if path.suffix.lower() == ".tflite":
-        raise CostModelError(f"{path.name}: named .tflite but has no TFLite file identifier (found {head[4:8]!r})")
-    return "onnx"
+    sniffed = sniff_file(path)
+    if sniffed.format is None:
+        raise CostModelError(f"{path.name}: {sniffed.reason}")
+    return sniffed.format
 
 
 def malformed(path: str | os.PathLike[str], exc: Exception) -> CostModelError:
@@ -49,12 +33,8 @@ def malformed(path: str | os.PathLike[str], exc: Exception) -> CostModelError:
 def read_model(path: str | os.PathLike[str], input_shapes: InputShapes | None = None) -> Graph:
     fmt = model_format(path)
     try:
-        if fmt == "tflite":
-            from .tflite_reader import read_tflite  # noqa: PLC0415
-
+        if fmt == TFLITE:
             return read_tflite(path, input_shapes)
-        from .onnx_reader import read_onnx  # noqa: PLC0415
-
         return read_onnx(path, input_shapes)
     except CostModelError:
         raise
@@ -64,14 +44,12 @@ def read_model(path: str | os.PathLike[str], input_shapes: InputShapes | None = 
 
 def input_names(path: str | os.PathLike[str]) -> list[str]:
     """Names of the inputs a model is fed at run time (no shape inference, no weights read)."""
-    if model_format(path) == "tflite":
-        from .tflite_reader import schema  # noqa: PLC0415
-
+    if model_format(path) == TFLITE:
         s = schema()
         model = s.Model.GetRootAs(Path(path).read_bytes(), 0)
         sg = model.Subgraphs(0)
         return [(sg.Tensors(sg.Inputs(i)).Name() or b"").decode("utf-8", "replace") for i in range(sg.InputsLength())]
-    import onnx  # noqa: PLC0415
+    import onnx  # noqa: PLC0415  (heavy, and only ONNX models need it)
 
     graph = onnx.load(str(path), load_external_data=False).graph
     weights = {t.name for t in graph.initializer}

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from edgebench.agent.model_format import HEAD_BYTES, TFLITE, TFLITE_IDENTIFIER, sniff_bytes
+
 from .errors import CostModelError
 from .ir import Graph, Node, Tensor
 from .shapes import InputShapes, format_shape
@@ -46,9 +48,10 @@ def read_tflite(path: str | os.PathLike[str], input_shapes: InputShapes | None =
     s = schema()
     path = Path(path)
     buf = path.read_bytes()
-    if len(buf) < 8 or not s.Model.ModelBufferHasIdentifier(buf, 0):
+    if sniff_bytes(buf[:HEAD_BYTES], path.name).format != TFLITE:
         found = buf[4:8] if len(buf) >= 8 else buf
-        raise CostModelError(f"{path.name}: not a TFLite flatbuffer (file identifier {found!r}, expected b'TFL3')")
+        raise CostModelError(f"{path.name}: not a TFLite flatbuffer (file identifier {found!r}, "
+                             f"expected {TFLITE_IDENTIFIER!r})")
     model = s.Model.GetRootAs(buf, 0)
     version = model.Version()
     if version != SUPPORTED_SCHEMA_VERSION:
@@ -219,7 +222,7 @@ def _propagate_shapes(
 def _interpreter_shapes(
     buf: bytes, tensors: list[Tensor], input_idx: list[int], overrides: dict[str, Any]
 ) -> dict[int, tuple[int, ...]]:
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: PLC0415
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: PLC0415  (only TFLite needs it)
 
     # Without the default XNNPACK delegate: a delegated partition never resizes its inner tensors.
     interpreter = Interpreter(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ControllerError
-from ..targets_config import private_dir
+from ..link.targets_config import private_dir
 
 DAYS = 3650
 

@@ -18,10 +18,13 @@ from pathlib import Path
 
 from edgebench.agent import __version__
 
-from .. import targets_config
-from ..client import AgentAuthError, AgentClient, AgentTLSError, version_tuple
 from ..errors import AgentVersionError, ControllerError
-from ..target import Target, parse_target
+from ..link import targets_config
+from ..link.board import board_description
+from ..link.client import AgentAuthError, AgentClient, AgentTLSError, version_tuple
+from ..link.target import Target, parse_target
+from ..paths import cache_dir
+from ..records import BoardDescription
 from .certs import ensure_target_certs
 from .install_script import install_script
 from .ssh import Ssh, SshOptions
@@ -80,14 +83,11 @@ class DeployResult:
     installed: str
     action: str
     service: str
-    description: object  # pb.BoardDescription
+    description: BoardDescription
 
 
 def default_wheelhouse() -> Path:
-    import os
-
-    base = os.environ.get("EDGEBENCH_CACHE_DIR") or str(Path.home() / ".cache" / "edgebench")
-    return Path(base) / "wheelhouse"
+    return cache_dir() / "wheelhouse"
 
 
 def parse_report(text: str) -> BoardFacts:
@@ -281,7 +281,7 @@ def install_failure(dest: str, code: int, stderr: str) -> str:
     return f"{prefix}: {detail}{tail}"
 
 
-def wait_serving(target: Target, credentials, wait_s: float):
+def wait_serving(target: Target, credentials, wait_s: float) -> BoardDescription:
     """Health SERVING, then Describe with the token (which proves the token works), within wait_s."""
     deadline = time.monotonic() + wait_s
     last = ""
@@ -291,7 +291,7 @@ def wait_serving(target: Target, credentials, wait_s: float):
             with AgentClient(target.grpc_address, max(1.0, min(remaining, 10.0)), credentials) as client:
                 status = client.health_status()
                 if status == "SERVING":
-                    return client.describe(timeout_s=max(10.0, remaining))
+                    return board_description(client.describe(timeout_s=max(10.0, remaining)))
                 last = f"health says {status}"
         except (AgentTLSError, AgentAuthError, AgentVersionError):
             raise  # waiting longer changes nothing

@@ -96,7 +96,7 @@ def build_wheel(out_dir: Path) -> Path:
 
 def _has_setuptools() -> bool:
     try:
-        import setuptools  # noqa: F401
+        import setuptools  # noqa: F401  (the question is whether it is installed)
     except ImportError:
         return False
     return True

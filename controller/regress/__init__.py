@@ -1,1 +1,2 @@
-"""Nightly regressions: fleet and suite files, the statistical verdict, the run across boards, JUnit."""
+"""Nightly regressions: fleet and suite files (`config`), what a run is compared against (`baseline`), the run
+across boards (`run`). The statistics are stats/'s; the summary, JSON and JUnit are output/'s."""

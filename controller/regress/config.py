@@ -17,8 +17,9 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+from .. import zoo
 from ..errors import ControllerError
-from ..target import TargetError, parse_target
+from ..link.target import TargetError, parse_target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,7 +52,7 @@ class SuiteJob:
 
     @property
     def name(self) -> str:
-        model = self.model[4:] if self.model.startswith("zoo:") else Path(self.model).stem
+        model = self.model.removeprefix(zoo.ZOO_PREFIX) if zoo.is_zoo_ref(self.model) else Path(self.model).stem
         return f"{model} {self.runtime} {self.ep or 'default-ep'} threads={self.threads}"
 
 
@@ -135,9 +136,7 @@ def _number(where: str, key: str, value: Any, kind: type, minimum: float, defaul
 
 
 def _model(where: str, text: str, base: Path) -> str:
-    if text.startswith("zoo:"):
-        from .. import zoo
-
+    if zoo.is_zoo_ref(text):
         try:
             zoo.get(text)
         except ValueError as exc:

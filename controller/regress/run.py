@@ -15,17 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgebench.v1 import agent_pb2 as pb
-
-from ..bench import BenchOptions, bench_on_client, connect, plan_models
-from ..client import AgentClient
+from ..bench import BenchOptions, bench_on, plan_models
 from ..errors import ControllerError
+from ..link.connection import BoardConnection, connect
+from ..link.target import parse_target
 from ..records import RunRecord
-from ..store import NewRun, Store, Verdict, input_shapes_key, open_store
-from ..target import Target, parse_target
+from ..stats.verdict import ERROR, EXCLUDED, NEW, REGRESSION, Thresholds, compare_samples
+from ..store import NewRun, Store, Verdict, open_store
 from .baseline import BaselineSpec, find_baseline
 from .config import FleetTarget, Suite, SuiteJob
-from .verdict import ERROR, EXCLUDED, NEW, REGRESSION, Thresholds, compare_samples
 
 # What a case means for CI: a regression fails, an error errors, excluded is skipped, the rest pass.
 OUTCOME = {REGRESSION: "failure", ERROR: "error", EXCLUDED: "skipped"}
@@ -106,11 +104,10 @@ class _Runner:
         jobs = self.opts.suite.jobs
         cases: list[CaseResult] = []
         try:
-            tgt = parse_target(target.address)
-            with connect(tgt, self.opts.connect_timeout_s) as client:
-                desc = client.describe()
+            with connect(parse_target(target.address), self.opts.connect_timeout_s) as board:
+                board.describe()  # an unreachable or too old agent fails the board before its first case
                 for index, job in enumerate(jobs, start=1):
-                    case = self.case(client, tgt, desc, target, job)
+                    case = self.case(board, target, job)
                     cases.append(case)
                     self.opts.log(f"[{target.name}] {index}/{len(jobs)} {job.name}: {case.verdict} - {case.message}")
         except Exception as exc:  # this board is lost (unreachable, dropped): the others carry on
@@ -120,8 +117,7 @@ class _Runner:
             cases += [CaseResult(target, job, ERROR, message) for job in jobs[len(cases):]]
         return cases
 
-    def case(self, client: AgentClient, tgt: Target, desc: pb.BoardDescription, target: FleetTarget,
-             job: SuiteJob) -> CaseResult:
+    def case(self, board: BoardConnection, target: FleetTarget, job: SuiteJob) -> CaseResult:
         started = time.monotonic()
         bench = BenchOptions(target=target.address, models=[job.model], runtime=job.runtime, ep=job.ep,
                              threads=[job.threads], runs=job.runs, duration_s=job.duration_s, warmup=job.warmup,
@@ -133,7 +129,7 @@ class _Runner:
             return CaseResult(target, job, ERROR, str(exc), seconds=time.monotonic() - started)
         attempts = 1 + max(0, self.opts.rerun_throttled)
         for attempt in range(1, attempts + 1):
-            [record] = bench_on_client(client, tgt, bench, models, runtimes, desc=desc)
+            [record] = bench_on(board, bench, models, runtimes)
             record.target = target.name
             throttled = bool(record.energy and record.energy.get("throttled"))
             if throttled and attempt < attempts:
@@ -156,10 +152,8 @@ class _Runner:
             flags = ", ".join((record.energy or {}).get("throttle_flags") or []) or "flags set"
             return CaseResult(target, job, EXCLUDED,
                               f"throttled on every attempt ({flags}): not compared")
-        key = (record.board.get("fingerprint") or "", record.model.get("sha256") or "", record.runtime,
-               record.ep, record.threads, input_shapes_key(record.inputs))
         with self.lock:
-            base = find_baseline(self.store, self.opts.baseline, key, self.session)
+            base = find_baseline(self.store, self.opts.baseline, record.key, self.session)
         if not base.runs:
             return CaseResult(target, job, NEW, f"no baseline yet ({self.opts.baseline.describe()}): "
                                                 "this run starts one",

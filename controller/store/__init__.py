@@ -1,9 +1,8 @@
 """The results store (SQLite by default, PostgreSQL by URL): every measured run, its samples and verdicts."""
 from .model import RunFilter, Session, StoredRun, Verdict, short_ep
 from .schema import SCHEMA_VERSION
-from .store import NewRun, Store, decode_samples, encode_samples, input_shapes_key, open_store
-from .url import DB_ENV, StoreError, StoreURL, default_data_dir, resolve_url
+from .store import NewRun, Store, decode_samples, encode_samples, open_store
+from .url import DB_ENV, StoreError, StoreURL, resolve_url
 
 __all__ = ["DB_ENV", "SCHEMA_VERSION", "NewRun", "RunFilter", "Session", "Store", "StoreError", "StoreURL",
-           "StoredRun", "Verdict", "decode_samples", "default_data_dir", "encode_samples", "input_shapes_key",
-           "open_store", "resolve_url", "short_ep"]
+           "StoredRun", "Verdict", "decode_samples", "encode_samples", "open_store", "resolve_url", "short_ep"]

@@ -126,7 +126,7 @@ class PostgresBackend(Backend):
 
     def __init__(self, url: StoreURL) -> None:
         try:
-            import psycopg
+            import psycopg  # optional: only a PostgreSQL store needs it
         except ImportError:
             raise StoreError("PostgreSQL stores need psycopg: pip install 'edgebench[host]'") from None
         self._psycopg = psycopg

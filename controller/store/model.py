@@ -1,8 +1,11 @@
 """What the store hands back: one StoredRun per stored job, and the filters history/export/report take."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..records import BenchmarkKey, RunRecord
 
 # Row columns in SELECT order (runs table), then the joined verdict.
 RUN_COLUMNS = (
@@ -43,14 +46,26 @@ class StoredRun:
     controller_version: str | None
     labels: dict[str, str] = field(default_factory=dict)
     verdict: str | None = None  # from a regress comparison, if any
-    # Loaded by Store.get only: the full run object (bench --json shape), job spec and samples.
+    # Loaded by Store.get only: the full run object (bench --json shape, as stored) and the job spec.
     record: dict[str, Any] | None = None
     spec: dict[str, Any] | None = None
 
     @property
-    def key(self) -> tuple[str, str, str, str, int, str]:
-        """Like with like: runs compare only when all of this is equal."""
-        return (self.board_fingerprint, self.model_sha256, self.runtime, self.ep, self.threads, self.input_shapes)
+    def key(self) -> BenchmarkKey:
+        return BenchmarkKey(self.board_fingerprint, self.model_sha256, self.runtime, self.ep, self.threads,
+                            self.input_shapes)
+
+    @property
+    def run(self) -> RunRecord | None:
+        """The stored run object as a record (None unless loaded by Store.get)."""
+        return RunRecord.from_json(self.record) if self.record is not None else None
+
+    def column_values(self) -> tuple[Any, ...]:
+        """This run's row of the `runs` table, in RUN_COLUMNS order (labels as JSON, throttled as 0/1)."""
+        values = {name: getattr(self, name) for name in RUN_COLUMNS if name != "labels_json"}
+        values["labels_json"] = json.dumps(self.labels, sort_keys=True)
+        values["throttled"] = None if self.throttled is None else int(self.throttled)
+        return tuple(values[name] for name in RUN_COLUMNS)
 
     @property
     def benchmark(self) -> str:

@@ -21,17 +21,20 @@ import numpy as np
 
 from edgebench.agent import __version__
 
+from ..records import BenchmarkKey, RunRecord
 from .backend import Backend, connect
 from .model import RUN_COLUMNS, RunFilter, Session, StoredRun, Verdict
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .url import StoreError, StoreURL, resolve_url
 
 REGRESS_LOCK = "regress"
+# `runs` columns that hold a run's comparison key, in BenchmarkKey order (one index covers them).
+_KEY_CLAUSES = [f"r.{column} = ?" for column in BenchmarkKey._fields]
 
 
 @dataclass
 class NewRun:
-    """A run to store: the bench --json run object (RunRecord.to_json()) and its context."""
+    """A run to store: the bench --json run object (RunRecord.to_json(), kept as given) and its context."""
     record: dict[str, Any]
     labels: dict[str, str] = field(default_factory=dict)
     session_id: int | None = None
@@ -45,12 +48,6 @@ def encode_samples(samples: Sequence[float]) -> bytes:
 
 def decode_samples(data: bytes | memoryview) -> np.ndarray:
     return np.frombuffer(bytes(data), dtype="<f8")
-
-
-def input_shapes_key(inputs: Sequence[dict[str, Any]]) -> str:
-    """`name=1x3x224x224;...`: part of the comparison key (same model, other shapes is other work)."""
-    return ";".join(f"{t['name']}={'x'.join(str(d) for d in t['shape'])}"
-                    for t in sorted(inputs, key=lambda t: t["name"]))
 
 
 class Store:
@@ -181,23 +178,27 @@ class Store:
         spec = r.pop("job_spec", None)
         energy = r.get("energy") or {}
         trace = energy.pop("trace", None) if isinstance(energy, dict) else None
-        board, model = r.get("board") or {}, r.get("model") or {}
-        lat = r.get("latency_ms") or {}
-        pred = r.get("predicted") or {}
+        record = RunRecord.from_json(r)
+        # The sensors' figures as the energy detail holds them (every measured run's record has them there).
         throttled = energy.get("throttled")
-        created = new.created_unix_s or r.get("finished_unix_s") or time.time()
-        row = (
-            run_id, created, new.session_id, r.get("target") or "", board.get("fingerprint") or "",
-            board.get("model"), model.get("name") or "", model.get("sha256") or "", r.get("runtime") or "",
-            r.get("runtime_version"), r.get("ep") or "", int(r.get("threads") or 0),
-            input_shapes_key(r.get("inputs") or []), r.get("status") or "failed", r.get("error"),
-            lat.get("mean"), lat.get("p50"), lat.get("count"), r.get("peak_rss_mb"),
-            energy.get("energy_j_per_inference"), energy.get("power_avg_w"), energy.get("temp_max_c"),
-            None if throttled is None else int(bool(throttled)),
-            None if pred.get("error") else pred.get("predicted_latency_ms"),
-            board.get("agent_version"), r.get("controller_version") or __version__,
-            json.dumps(new.labels, sort_keys=True), json.dumps(r), json.dumps(spec) if spec is not None else None,
-        )
+        pred = record.predicted or {}
+        lat = record.latency_ms
+        created = new.created_unix_s or record.finished_unix_s or time.time()
+        key = record.key
+        columns = StoredRun(
+            id=run_id, created_unix_s=created, session_id=new.session_id, target=record.target or "",
+            board_fingerprint=key.board_fingerprint, board_model=record.board.model,
+            model_name=record.model.name or "", model_sha256=key.model_sha256, runtime=key.runtime,
+            runtime_version=record.runtime_version, ep=key.ep, threads=int(key.threads or 0),
+            input_shapes=key.input_shapes, status=record.status or "failed", error=record.error,
+            latency_mean_ms=lat.mean if lat else None, latency_p50_ms=lat.p50 if lat else None,
+            latency_count=lat.count if lat else None, peak_rss_mb=record.peak_rss_mb,
+            energy_j_per_inference=energy.get("energy_j_per_inference"), power_avg_w=energy.get("power_avg_w"),
+            temp_max_c=energy.get("temp_max_c"), throttled=None if throttled is None else bool(throttled),
+            predicted_latency_ms=None if pred.get("error") else pred.get("predicted_latency_ms"),
+            agent_version=record.board.agent_version,
+            controller_version=r.get("controller_version") or __version__, labels=new.labels)
+        row = (*columns.column_values(), json.dumps(r), json.dumps(spec) if spec is not None else None)
         return row, samples, trace
 
     # -- reading -----------------------------------------------------------------------------------------
@@ -297,10 +298,9 @@ class Store:
         r = rows[0]
         return Verdict(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else {})
 
-    def series(self, key: tuple, limit: int = 100, since_unix_s: float | None = None) -> list[StoredRun]:
+    def series(self, key: BenchmarkKey, limit: int = 100, since_unix_s: float | None = None) -> list[StoredRun]:
         """Every run with this comparison key, oldest first (the last `limit`): a benchmark's trend."""
-        clauses = ["r.board_fingerprint = ?", "r.model_sha256 = ?", "r.runtime = ?", "r.ep = ?", "r.threads = ?",
-                   "r.input_shapes = ?"]
+        clauses = list(_KEY_CLAUSES)
         params: list[Any] = list(key)
         if since_unix_s is not None:
             clauses.append("r.created_unix_s >= ?")
@@ -310,14 +310,13 @@ class Store:
                "ORDER BY r.created_unix_s DESC, r.id DESC LIMIT ?")
         return [self._stored(row) for row in reversed(self.db.execute(sql, (*params, limit)))]
 
-    def baseline(self, run: StoredRun | tuple, limit: int, exclude_session: int | None = None,
+    def baseline(self, run: StoredRun | BenchmarkKey, limit: int, exclude_session: int | None = None,
                  before_unix_s: float | None = None, labels: dict[str, str] | None = None,
                  session_id: int | None = None) -> list[StoredRun]:
         """The most recent good runs with the same comparison key: succeeded, not throttled, not themselves
         flagged as a regression (a regression stays news until it is fixed or another baseline is chosen)."""
         key = run.key if isinstance(run, StoredRun) else run
-        clauses = ["r.board_fingerprint = ?", "r.model_sha256 = ?", "r.runtime = ?", "r.ep = ?", "r.threads = ?",
-                   "r.input_shapes = ?", "r.status = 'ok'", "(r.throttled IS NULL OR r.throttled = 0)",
+        clauses = [*_KEY_CLAUSES, "r.status = 'ok'", "(r.throttled IS NULL OR r.throttled = 0)",
                    "(v.verdict IS NULL OR v.verdict <> 'regression')"]
         params: list[Any] = list(key)
         if exclude_session is not None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ControllerError
+from ..paths import data_dir
 
 DB_ENV = "EDGEBENCH_DB"
-DATA_DIR_ENV = "EDGEBENCH_DATA_DIR"
 DEFAULT_FILE = "results.sqlite"
 
 
@@ -31,19 +31,11 @@ class StoreURL:
         return self.shown
 
 
-def default_data_dir() -> Path:
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV]).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "edgebench"
-
-
 def resolve_url(text: str | None = None) -> StoreURL:
     """The store named by `text` (a --db value), else by $EDGEBENCH_DB, else the default SQLite file."""
     text = (text or os.environ.get(DB_ENV) or "").strip()
     if not text:
-        path = default_data_dir() / DEFAULT_FILE
+        path = data_dir() / DEFAULT_FILE
         return StoreURL("sqlite", str(path), f"sqlite://{path}")
     if text.startswith(("postgresql://", "postgres://")):
         return StoreURL("postgresql", text, re.sub(r"(//[^:/@]+):[^@/]*@", r"\1:***@", text))

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .cache import default_cache_dir, write_atomic
+from ..atomic_write import write_atomic
+from ..paths import cache_dir as edgebench_cache_dir
 from .catalog import RECIPES, ZOO_VERSION, ZooEntry
 
 __all__ = ["ZOO_PREFIX", "ZOO_VERSION", "ZooEntry", "build", "build_bytes", "cached_path", "get",
            "is_zoo_ref", "list_models", "resolve"]
 
-ZOO_PREFIX = "zoo:"
+ZOO_PREFIX = "zoo:"  # `zoo:NAME` wherever a model path is accepted (the one spelling of the prefix)
 
 
 def list_models() -> list[ZooEntry]:
@@ -37,16 +38,17 @@ def build_bytes(name: str) -> bytes:
 
 
 def build(name: str, path: str | os.PathLike[str]) -> Path:
-    """Build `name` into `path` (atomically) and return the path."""
+    """Build `name` into `path` (atomically) and return the path. Built models are shared by every process that
+    can read the cache dir; two processes racing write identical bytes, so whichever rename lands last is fine."""
     path = Path(path)
-    write_atomic(path, build_bytes(name))
+    write_atomic(path, build_bytes(name), mode=0o644)
     return path
 
 
 def cached_path(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where `resolve` keeps `name`; the zoo version in the file name makes a new builder rebuild."""
     entry = get(name)
-    directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    directory = Path(cache_dir) if cache_dir is not None else edgebench_cache_dir() / "zoo"
     return directory / f"{entry.name}-v{ZOO_VERSION}.{entry.format}"
 
 

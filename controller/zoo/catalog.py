@@ -39,7 +39,7 @@ class Recipe:
 
 
 def _onnx_bytes(arch: Arch, key: str, name: str, input_shape: Shape, output_shape: Shape) -> bytes:
-    from .onnx_net import OnnxNet
+    from .onnx_net import OnnxNet  # imports onnx: only building an ONNX model needs it
 
     net = OnnxNet(Weights(key), input_shape, name)
     return net.finish(arch(net), output_shape).SerializeToString()
@@ -47,7 +47,7 @@ def _onnx_bytes(arch: Arch, key: str, name: str, input_shape: Shape, output_shap
 
 def _tflite_bytes(arch: Arch, key: str, name: str, input_shape: Shape, description: str,
                   int8: bool) -> bytes:
-    from .tflite_net import TfliteNet
+    from .tflite_net import TfliteNet  # needs ai-edge-litert's schema: only building a TFLite model does
 
     net = TfliteNet(Weights(key), [int(d) for d in input_shape], name, int8=int8)
     return net.finish(arch(net), description)

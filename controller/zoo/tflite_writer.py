@@ -21,7 +21,7 @@ MODEL_VERSION = 3  # the schema version every current TFLite runtime expects
 def load_schema() -> Any:
     """The flatbuffer schema's generated Python module, which ships with ai-edge-litert."""
     try:
-        from ai_edge_litert import schema_py_generated
+        from ai_edge_litert import schema_py_generated  # optional: only TFLite models need it
     except ImportError as e:
         raise RuntimeError(
             "building TFLite models needs the ai-edge-litert package (pip install ai-edge-litert); "
@@ -165,7 +165,7 @@ class TfliteWriter:
 
     def finish(self, inputs: Sequence[int], outputs: Sequence[int], name: str, description: str) -> bytes:
         """The packed model; its signature names each input and output after its tensor."""
-        import flatbuffers
+        import flatbuffers  # comes with ai-edge-litert, which only TFLite models need
 
         s = self.schema
         codes: list[Any] = []

@@ -101,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     off.add_argument("--wheelhouse", type=Path, help="the host's wheelhouse cache (default ~/.cache/edgebench/wheelhouse)")
     args = parser.parse_args(argv)
 
-    from edgebench.controller import targets_config
     from edgebench.controller.deploy.deploy import default_wheelhouse
     from edgebench.controller.deploy.install_script import install_script
     from edgebench.controller.deploy.wheels import (
@@ -110,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         download_wheelhouse,
         write_sha256sums,
     )
-    from edgebench.controller.target import parse_target
+    from edgebench.controller.link import targets_config
+    from edgebench.controller.link.target import parse_target
 
     if not args.boot.is_dir():
         raise SystemExit(f"{args.boot} is not a folder (mount the SD card's boot partition)")

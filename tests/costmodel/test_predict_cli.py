@@ -14,13 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def predict(*args: str) -> subprocess.CompletedProcess:
-    # The console script once `predict` is wired into controller/cli.py; the module's own entry until then.
-    from edgebench.controller import cli
-
-    wired = "predict_cli" in Path(cli.__file__).read_text()
-    entry = ["-m", "edgebench.controller.cli"] if wired else ["-m", "edgebench.controller.predict_cli"]
-    return subprocess.run([sys.executable, *entry, "predict", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "edgebench.controller.cli", "predict", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
 
 
 @pytest.fixture

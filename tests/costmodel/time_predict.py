@@ -23,9 +23,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from edgebench.controller.costmodel.reader import resolve_model
+    from edgebench.controller.models import resolve_model
 
-    path = resolve_model(args.model)  # build outside the timing: the zoo's build is not predict's cost
+    path = resolve_model(args.model).path  # build outside the timing: the zoo's build is not predict's cost
     from edgebench.controller.costmodel import predict_model
 
     start = time.perf_counter()

@@ -10,7 +10,7 @@ from typing import Iterator
 import grpc
 import psutil
 
-from edgebench.controller.client import AgentClient
+from edgebench.controller.link.client import AgentClient
 from edgebench.v1 import agent_pb2 as pb
 from edgebench.v1 import agent_pb2_grpc
 

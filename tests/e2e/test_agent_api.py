@@ -10,7 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from edgebench.agent import API_VERSION, __version__
-from edgebench.controller.client import AgentClient
+from edgebench.controller.link.client import AgentClient
 from edgebench.v1 import agent_pb2 as pb
 from tests.e2e.helpers import submit, wait_for_phase
 from tests.e2e.models import slow_matmul
@@ -96,7 +96,7 @@ def test_jobs_run_one_at_a_time_in_order_and_cancel(client, tiny_onnx, tmp_path)
 
 
 def test_queue_limit_answers_resource_exhausted(tmp_path, tiny_onnx):
-    from edgebench.controller.local_agent import start_local_agent
+    from edgebench.controller.link.local_agent import start_local_agent
 
     slow = slow_matmul(tmp_path / "slow.onnx")
     with start_local_agent(str(tmp_path / "state"), ["--max-queue", "2"]) as agent, \

@@ -14,10 +14,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from edgebench.agent.auth import is_loopback_host
-from edgebench.controller.client import AgentClient, AgentTLSError
 from edgebench.controller.deploy.certs import ensure_target_certs
-from edgebench.controller.local_agent import start_local_agent
-from edgebench.controller.targets_config import AgentCredentials, TargetConfig, save
+from edgebench.controller.link.client import AgentClient, AgentTLSError
+from edgebench.controller.link.local_agent import start_local_agent
+from edgebench.controller.link.targets_config import AgentCredentials, TargetConfig, save
 from edgebench.v1 import agent_pb2 as pb
 from edgebench.v1 import agent_pb2_grpc
 from tests.conftest import ROOT, bench_json, run_controller
@@ -287,7 +287,7 @@ def test_an_older_agent_is_refused_with_how_to_upgrade(tiny_onnx):
 
 
 def test_version_tuple_orders_releases():
-    from edgebench.controller.client import version_tuple
+    from edgebench.controller.link.client import version_tuple
 
     assert version_tuple("0.0.9") < version_tuple("0.1.0") <= version_tuple("0.1.0rc1") < version_tuple("0.10")
     assert version_tuple("") < version_tuple("0.1.0")

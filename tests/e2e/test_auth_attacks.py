@@ -12,7 +12,7 @@ import grpc
 import numpy as np
 import pytest
 
-from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.link.local_agent import start_local_agent
 from edgebench.v1 import agent_pb2 as pb
 from edgebench.v1 import agent_pb2_grpc
 

@@ -140,7 +140,7 @@ def test_hung_job_is_killed_at_its_timeout(agent, client, tmp_path):
 
 
 def test_upload_over_the_size_limit(tmp_path, tiny_onnx):
-    from edgebench.controller.local_agent import start_local_agent
+    from edgebench.controller.link.local_agent import start_local_agent
 
     limit_mb = 0.001  # ~1 KB: the tiny model is larger
     assert tiny_onnx.stat().st_size > limit_mb * (1 << 20)

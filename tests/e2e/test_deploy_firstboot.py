@@ -56,7 +56,7 @@ def test_prepare_a_fresh_card(tmp_path):
     firstrun = (boot / "firstrun.sh").read_text()
     assert "systemctl enable edgebench-firstboot.service" in firstrun and "rm -f /boot/firmware/firstrun.sh" in firstrun
     # The host knows the token the board will have.
-    from edgebench.controller import targets_config
+    from edgebench.controller.link import targets_config
 
     token = (boot / "edgebench" / "agent.token").read_text().strip()
     assert targets_config.load("pi@10.0.0.5").token == token

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
-from edgebench.controller import targets_config
 from edgebench.controller.deploy.deploy import (
     BoardFacts,
     DeployError,
@@ -17,7 +17,13 @@ from edgebench.controller.deploy.deploy import (
 from edgebench.controller.deploy.ssh import explain_ssh_failure
 from edgebench.controller.deploy.wheels import BoardPython, platform_tags
 from edgebench.controller.errors import ControllerError
-from edgebench.controller.target import parse_target
+from edgebench.controller.link import targets_config
+from edgebench.controller.link.target import parse_target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 
 @pytest.fixture(autouse=True)
@@ -38,9 +44,9 @@ def test_target_file_round_trip_and_modes(tmp_path):
         assert loaded is not None and loaded.token == cfg.token and loaded.tls_ca == cfg.tls_ca
     assert targets_config.load("10.0.0.5:9000") is None
     assert targets_config.credentials_for(target).summary() == "token, TLS"
-    # The same text read by the fallback parser (Python 3.10 without tomli).
+    # The text holds exactly the non-empty settings, as TOML reads them.
     written = {k: v for k, v in dataclasses.asdict(cfg).items() if v not in ("", 0, 0.0) or k == "port"}
-    assert targets_config._loads_flat(path.read_text()) == written
+    assert tomllib.loads(path.read_text()) == written
     assert targets_config.remove(target) and targets_config.load(target) is None
 
 
@@ -56,17 +62,14 @@ def test_flags_win_over_the_stored_file(tmp_path):
     targets_config.save(targets_config.new_config(target, token="stored-token-0123456789"))
     token_file = tmp_path / "t"
     token_file.write_text("flag-token-0123456789\n")
-    try:
-        targets_config.set_overrides(token_file=str(token_file), tls_ca="/ca.pem")
-        creds = targets_config.credentials_for(target)
-        assert creds.token == "flag-token-0123456789" and creds.tls_ca == "/ca.pem"
-        targets_config.set_overrides(no_tls=True)
-        assert not targets_config.credentials_for(target).uses_tls
-        targets_config.set_overrides(tls_cert="/c.pem")
-        with pytest.raises(ControllerError, match="go together"):
-            targets_config.credentials_for(target)
-    finally:
-        targets_config.set_overrides()
+    flags = targets_config.CredentialFlags
+    creds = targets_config.credentials_for(target, flags(token_file=str(token_file), tls_ca="/ca.pem"))
+    assert creds.token == "flag-token-0123456789" and creds.tls_ca == "/ca.pem"
+    assert not targets_config.credentials_for(target, flags(no_tls=True)).uses_tls
+    with pytest.raises(ControllerError, match="go together"):
+        targets_config.credentials_for(target, flags(tls_cert="/c.pem"))
+    # Without flags, the stored file alone.
+    assert targets_config.credentials_for(target).token == "stored-token-0123456789"
 
 
 def test_platform_tags():

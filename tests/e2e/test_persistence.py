@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import signal
 
-from edgebench.controller.client import AgentClient
-from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.link.client import AgentClient
+from edgebench.controller.link.local_agent import start_local_agent
 from edgebench.v1 import agent_pb2 as pb
 from tests.e2e.helpers import submit, wait_for_phase
 from tests.e2e.models import slow_matmul

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.link.local_agent import start_local_agent
 from edgebench.controller.store import NewRun, RunFilter, open_store
 from tests.conftest import run_controller
 from tests.sensors.sensor_fixtures import make_board

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.link.local_agent import start_local_agent
 from edgebench.controller.store import NewRun, open_store
 from tests.conftest import run_controller
 from tests.sensors.sensor_fixtures import make_board

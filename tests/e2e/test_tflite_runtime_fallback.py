@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from edgebench.controller.client import AgentClient
-from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.link.client import AgentClient
+from edgebench.controller.link.local_agent import start_local_agent
 from tests.conftest import ROOT, bench_json
 
 VENV = ROOT / ".venv-tflite-runtime"

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from edgebench.controller.local_agent import LocalAgent, start_local_agent
+from edgebench.controller.link.local_agent import LocalAgent, start_local_agent
 
 # Every agent here measures latency only: sensor discovery and idle baselines are not what is tested.
 QUIET = ["--no-sensors"]

@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from edgebench.agent.job_files import RESULT_FILE, SPEC_FILE
-from edgebench.controller.client import AgentClient
+from edgebench.controller.link.client import AgentClient
 from edgebench.v1 import agent_pb2 as pb
 from tests.conftest import ROOT, run_controller
 from tests.e2e.helpers import submit, wait_for_phase

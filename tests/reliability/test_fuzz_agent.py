@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from edgebench.controller.client import AgentClient
+from edgebench.controller.link.client import AgentClient
 from edgebench.v1 import agent_pb2 as pb
 from tests.e2e.helpers import submit
 from tests.reliability.helpers import quiet_agent, scale

@@ -12,7 +12,7 @@ import grpc
 import psutil
 import pytest
 
-from edgebench.controller.client import AgentClient
+from edgebench.controller.link.client import AgentClient
 from edgebench.v1 import agent_pb2 as pb
 from tests.reliability.helpers import quiet_agent, scale, wait_until
 

@@ -1,4 +1,4 @@
-"""controller/energy.py: a JobResult's measurement as bench JSON keys, table cells and a trace CSV."""
+"""controller/link/energy.py: a JobResult's measurement as bench JSON keys, table cells and a trace CSV."""
 from __future__ import annotations
 
 import csv
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edgebench.controller.energy import TOP_KEYS, energy_cells, energy_json, energy_notes, write_trace
+from edgebench.controller.link.energy import TOP_KEYS, energy_cells, energy_json, energy_notes, write_trace
 from edgebench.v1 import agent_pb2 as pb
 
 

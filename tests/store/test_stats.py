@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from edgebench.controller.regress.stats import mann_whitney_u, rank_average
-from edgebench.controller.regress.verdict import (
+from edgebench.controller.stats.mann_whitney import mann_whitney_u, rank_average
+from edgebench.controller.stats.verdict import (
     IMPROVEMENT,
     INSUFFICIENT,
     REGRESSION,

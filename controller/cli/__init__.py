@@ -1,0 +1,56 @@
+"""`controller`: the host side of edgebench. One module per command, each with the same shape:
+`add_parser(sub)` adds its arguments and sets `run`; `run(args)` builds the command's typed options record
+and calls the core, then prints or writes what the core returned. Shared options live in `options`.
+
+    controller bench --target pi@10.0.0.5 model.onnx
+    controller bench --target local zoo:mobilenet_v2 --threads 1,2 --json -
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from edgebench.agent import __version__
+
+from ..errors import ControllerError
+from ..link.target import TargetError
+from . import (
+    bench,
+    calibrate,
+    compare,
+    deploy,
+    export,
+    history,
+    predict,
+    regress,
+    report,
+    schedule,
+    targets,
+    undeploy,
+    watch,
+)
+
+# In the order `controller --help` lists them.
+COMMANDS = (bench, predict, calibrate, deploy, undeploy, targets, history, compare, export, report, regress,
+            schedule, watch)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="controller", description="edgebench host controller")
+    parser.add_argument("--version", action="version", version=f"edgebench controller {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ControllerError, TargetError) as exc:
+        print(f"controller: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("controller: interrupted (jobs already submitted keep running on the agent)", file=sys.stderr)
+        return 130

@@ -1,0 +1,80 @@
+"""`bench --per-op`: per-op-type and per-kernel tables, measured (onnxruntime profiling) beside predicted."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from ..calibration.opjoin import join_profile
+from ..records import RunRecord
+from .table import render_table
+
+
+def _f(v: float | None, d: int = 3) -> str:
+    return "-" if v is None else f"{v:.{d}f}"
+
+
+def _err(pred: float, meas: float) -> str:
+    return "-" if meas <= 0 else f"{(pred - meas) / meas * 100:+.0f}"
+
+
+def per_op_report(records: Sequence[RunRecord]) -> str:
+    parts = []
+    for r in records:
+        head = f"{r.model.name} threads={r.threads}"
+        if r.runtime == "tflite":
+            parts.append(f"{head}: per-op timings are not available for TFLite: LiteRT's Python API has no "
+                         "per-op profiler (only its benchmark_model binary has one)")
+        elif r.status != "ok":
+            parts.append(f"{head}: no per-op table (run {r.status})")
+        else:
+            parts.append(render_per_op(r))
+    return "\n\n".join(parts)
+
+
+def render_per_op(run: RunRecord) -> str:
+    head = f"{run.model.name} threads={run.threads}"
+    prediction = run.prediction
+    if not run.op_profile:
+        return f"{head}: onnxruntime returned no per-node profile"
+    if prediction is None:
+        why = (run.predicted or {}).get("error") or "no device profile"
+        return f"{head}: per-op measured times only ({why})\n" + render_table(
+            ["kernel", "op", "ep", "measured ms"],
+            [[e.node, e.op_type, e.provider.replace("ExecutionProvider", ""), _f(e.mean_us / 1e3)]
+             for e in run.op_profile])
+    join = join_profile(prediction, run.op_profile)
+    times = {c.name: (c, t) for c, t in prediction.per_node()}
+    rows, by_type = [], defaultdict(lambda: [0, 0.0, 0.0, 0, 0])
+    for g in join.groups:
+        members = [times[n] for n in g.nodes if n in times]
+        pred = sum(t.predicted_ms for _, t in members)
+        flops = sum(c.ops or 0 for c, _ in members)
+        nbytes = sum(c.memory_access_bytes or 0 for c, t in members if t.bound != "fused")
+        heavy = max(members, key=lambda ct: ct[0].ops or 0) if members else None
+        bound = heavy[1].bound if heavy else "-"
+        rows.append([g.name, g.runtime_op, "+".join(n for n in g.nodes), g.provider, _f(g.measured_ms),
+                     _f(pred), _err(pred, g.measured_ms), f"{flops / 1e6:.2f}", f"{nbytes / 1e3:.1f}",
+                     _f(flops / nbytes if nbytes else None, 2), bound])
+        key = heavy[0].op_type if heavy else g.runtime_op
+        acc = by_type[key]
+        acc[0] += 1
+        acc[1] += g.measured_ms
+        acc[2] += pred
+        acc[3] += flops
+        acc[4] += nbytes
+    for e in join.inserted:
+        rows.append([e.node, e.op_type, "(inserted by onnxruntime)", e.provider.replace("ExecutionProvider", ""),
+                     _f(e.mean_us / 1e3), "-", "-", "-", "-", "-", "-"])
+    type_rows = [[k, str(n), _f(m), _f(p), _err(p, m), f"{fl / 1e6:.2f}", f"{b / 1e3:.1f}"]
+                 for k, (n, m, p, fl, b) in sorted(by_type.items(), key=lambda kv: -kv[1][1])]
+    if join.inserted:
+        type_rows.append(["(inserted)", str(len(join.inserted)), _f(join.inserted_ms), "-", "-", "-", "-"])
+    parts = [f"{head}: per op type (measured: onnxruntime kernel times, profiling on; predicted: "
+             f"{prediction.profile.name})",
+             render_table(["op type", "kernels", "measured ms", "pred ms", "err %", "MFLOP", "KB"], type_rows),
+             "", f"{head}: per kernel (graph nodes it ran, through onnxruntime's fusions)",
+             render_table(["kernel", "runtime op", "graph nodes", "ep", "measured ms", "pred ms", "err %", "MFLOP",
+                           "KB", "FLOP/B", "bound"], rows)]
+    if join.unmatched:
+        parts.append(f"graph nodes not found in the profile: {', '.join(join.unmatched)}")
+    return "\n".join(parts)

@@ -1,0 +1,58 @@
+"""Which device profile a run on a board is predicted with."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..costmodel import CostModelError, DeviceProfile, load_profile
+from ..records import Board
+from .calibrated import CALIBRATED_PREFIX, resolve_calibrated, stored_profile
+
+
+@dataclass
+class ProfileChoice:
+    profile: DeviceProfile | None
+    note: str  # why this profile (or why none)
+
+
+def load_device(spec: str) -> DeviceProfile:
+    """A --device value: built-in name/alias, a .json path, or calibrated:<fingerprint-or-path>."""
+    if spec.startswith(CALIBRATED_PREFIX):
+        return resolve_calibrated(spec)
+    return load_profile(spec)
+
+
+def builtin_for_board(board: Board) -> str | None:
+    """A built-in profile name from the board's self-description, or None when nothing fits honestly."""
+    model = (board.model or "").lower()
+    soc = (board.soc or "").lower()
+    machine = (board.machine or "").lower()
+    if "raspberry pi 5" in model:
+        return "rpi5"
+    if "raspberry pi 4" in model:
+        return "rpi4"
+    if "orin nano" in model:
+        return "jetson-orin-nano"
+    if "jetson nano" in model or ("nvidia jetson" in model and "nano" in model):
+        return "jetson-nano"
+    if machine in ("x86_64", "amd64") or "x86" in soc:
+        return "x86-host"
+    return None
+
+
+def choose_profile(board: Board, device: str | None = None) -> ProfileChoice:
+    """--device wins; else the board's stored calibration; else a built-in matched from its description."""
+    if device:
+        return ProfileChoice(load_device(device), f"--device {device}")
+    fingerprint = board.fingerprint or ""
+    if fingerprint:
+        stored = stored_profile(fingerprint)  # a corrupt file raises: better than silently ignoring it
+        if stored is not None:
+            return ProfileChoice(stored, f"calibrated profile of board {fingerprint}")
+    name = builtin_for_board(board)
+    if name is None:
+        return ProfileChoice(None, f"no device profile matches board {board.model!r} "
+                                   f"({board.machine}); give --device or run controller calibrate")
+    try:
+        return ProfileChoice(load_profile(name), "built-in profile matched from the board description")
+    except CostModelError as exc:
+        return ProfileChoice(None, str(exc))

@@ -1,0 +1,58 @@
+"""A job as the controller asks for it and follows it: the spec, its progress, the agent's list of jobs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RUNTIMES = ("onnxruntime", "tflite")
+
+
+@dataclass(frozen=True)
+class InputArray:
+    """An input fed from a .npy file instead of random data (its bytes travel; the store keeps their hash)."""
+
+    name: str
+    npy: bytes
+
+
+@dataclass
+class JobSpec:
+    """One job: `bench` builds it from BenchOptions, link/ sends it and writes the form stored with the run."""
+
+    model_sha256: str
+    model_name: str
+    runtime: str  # one of RUNTIMES
+    execution_provider: str = ""
+    threads: int = 0  # 0: the runtime's default
+    warmup_runs: int = 5
+    runs: int = 50  # 0 with min_duration_s: by time
+    min_duration_s: float = 0.0
+    input_shapes: dict[str, list[int]] = field(default_factory=dict)
+    input_seed: int = 0
+    inputs: list[InputArray] = field(default_factory=list)
+    timeout_s: float = 0.0  # 0: the agent's default
+    profile_ops: bool = False
+    delegate_path: str = ""
+    keep_trace: bool = False
+    cooldown_to_c: float = 0.0
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """One progress event of a running job."""
+
+    phase: str  # "queued", "loading", "warmup", "measuring", "finishing"
+    done: int
+    total: int  # 0 when running by duration
+    elapsed_s: float
+    queue_position: int = 0
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A job the agent holds (queued, running, or finished and not yet collected)."""
+
+    job_id: str
+    state: str  # "queued", "running", "succeeded", ...
+    model_name: str
+    submitted_unix_s: float
+    error: str = ""

@@ -1,0 +1,59 @@
+"""Is a change news? A run's latency samples against its baseline's: the rank test must be confident
+(p < alpha, asv's 0.002 by default), the median must move by at least a minimum fraction, and by more than a
+noise floor in milliseconds (a 3% swing of a 0.05 ms model is timer and scheduler noise)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mann_whitney import mann_whitney_u
+
+REGRESSION, IMPROVEMENT, SAME = "regression", "improvement", "same"
+NEW, EXCLUDED, ERROR, INSUFFICIENT = "new", "excluded", "error", "insufficient"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    alpha: float = 0.002
+    min_effect: float = 0.10  # relative change of the median
+    noise_floor_ms: float = 0.02
+    min_samples: int = 5
+
+
+@dataclass
+class Comparison:
+    verdict: str
+    p_value: float | None
+    change: float | None  # (current - baseline) / baseline, of the medians
+    median_ms: float | None
+    baseline_median_ms: float | None
+    reason: str
+
+
+def compare_samples(current: np.ndarray, baseline: np.ndarray, th: Thresholds = Thresholds()) -> Comparison:
+    current, baseline = np.asarray(current, dtype=float), np.asarray(baseline, dtype=float)
+    if len(current) < th.min_samples or len(baseline) < th.min_samples:
+        return Comparison(INSUFFICIENT, None, None, _median(current), _median(baseline),
+                          f"too few samples to test ({len(current)} vs {len(baseline)}; need {th.min_samples})")
+    med, base = float(np.median(current)), float(np.median(baseline))
+    test = mann_whitney_u(current, baseline)
+    change = (med - base) / base if base > 0 else float("inf")
+    significant = test.p_value < th.alpha
+    big = abs(change) >= th.min_effect and abs(med - base) >= th.noise_floor_ms
+    if significant and big:
+        verdict = REGRESSION if med > base else IMPROVEMENT
+        reason = f"median {base:.4g} -> {med:.4g} ms ({change:+.1%}), p={test.p_value:.2g} < {th.alpha:g}"
+    else:
+        verdict = SAME
+        why = [] if significant else [f"p={test.p_value:.2g} >= {th.alpha:g}"]
+        if abs(change) < th.min_effect:
+            why.append(f"|change| {abs(change):.1%} < {th.min_effect:.0%}")
+        elif abs(med - base) < th.noise_floor_ms:
+            why.append(f"|difference| {abs(med - base):.3g} ms < noise floor {th.noise_floor_ms:g} ms")
+        reason = f"median {base:.4g} -> {med:.4g} ms ({change:+.1%}): " + ", ".join(why)
+    return Comparison(verdict, test.p_value, change, med, base, reason)
+
+
+def _median(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if len(values) else None
