@@ -20,8 +20,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edgebench.controller.client import AgentClient
-from edgebench.controller.local_agent import start_local_agent
+from edgebench.controller.link.client import AgentClient
+from edgebench.controller.link.local_agent import start_local_agent
 from edgebench.v1 import agent_pb2 as pb
 
 

@@ -183,11 +183,12 @@ class OnnxLoadedModel(LoadedModel):
         self._session = None
 
 
-def _parse_ort_profile(path: str, pattern: str, skip_runs: int = 0) -> list[OpTiming]:
+def _parse_ort_profile(path: str, pattern: str = "", skip_runs: int = 0) -> list[OpTiming]:
     """Per-node kernel times from an ORT chrome-trace profile (`*_kernel_time` events): the mean over every
-    run, and the median over the runs after the first `skip_runs` (each `model_run` event is one inference)."""
+    run, and the median over the runs after the first `skip_runs` (each `model_run` event is one inference).
+    When `path` is gone, the newest file matching `pattern` is read instead."""
     if not path or not os.path.exists(path):
-        candidates = sorted(glob.glob(pattern))
+        candidates = sorted(glob.glob(pattern)) if pattern else []
         if not candidates:
             return []
         path = candidates[-1]

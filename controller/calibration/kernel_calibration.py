@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -192,17 +192,13 @@ def _record(meas: CellMeasurements, model: SuiteModel, result: ItemResult, runti
         return
     meas.samples = [s for s in meas.samples if s.source != model.key]
     if runtime == "onnxruntime":
-        times = node_times(graph, [_Entry(o) for o in result.op_times])
+        # Steady-state medians; an agent that predates them gives the mean over all profiled runs.
+        times = node_times(graph, [replace(o, median_us=o.median_us or o.mean_us) for o in result.op_times])
         for k in kernels:
             if k.name in times and times[k.name] > 0:
                 meas.samples.append(KernelSample(k, times[k.name], model.key))
     elif len(kernels) == 1:  # one op per TFLite suite model: its time is the invoke minus the runtime's own
         meas.samples.append(KernelSample(kernels[0], max(result.p50_us - baseline_us, 0.05), model.key))
-
-
-class _Entry:
-    def __init__(self, o) -> None:
-        self.node_name, self.op_type, self.median_us, self.order = o.node_name, o.op_type, o.median_us, o.order
 
 
 def _file_weight_bytes(model: SuiteModel) -> int:

@@ -16,8 +16,8 @@ from typing import Any
 
 from ..atomic_write import write_atomic
 from ..costmodel.kernels import Kernel
+from ..paths import data_dir
 from .kernel_fit import KernelSample
-from .store import data_dir
 
 SUITE_VERSION = 1  # bump when generated kernel models change: older measurements are then not reused
 

@@ -7,12 +7,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import ControllerError
-from ..records import Board, BoardDescription, JobInfo, JobProgress, JobSpec, ModelRecord, RunRecord
+from ..records import (
+    BatchItemResult,
+    Board,
+    BoardDescription,
+    JobInfo,
+    JobProgress,
+    JobSpec,
+    ModelRecord,
+    RunRecord,
+)
 from .board import board_description
 from .client import AgentClient, UploadOutcome
 from .job_spec import job_spec_message
 from .local_agent import start_local_agent
-from .results import job_info, job_progress, model_of_result, run_record
+from .results import batch_results, job_info, job_progress, model_of_result, run_record
 from .target import Target
 from .targets_config import CredentialFlags, credentials_for
 
@@ -54,6 +63,12 @@ class BoardConnection:
         if model is None:
             model = model_of_result(result, self._model_size(result.model_sha256 or result.spec.model_sha256))
         return run_record(result, self.target.text, self.board, model)
+
+    def watch_batch(self, job_id: str) -> tuple[RunRecord, list[BatchItemResult]]:
+        """Follow a batch job to its end: the job's record (state, error, memory) and one result per item."""
+        result = self.client.watch(job_id)
+        model = model_of_result(result, 0)
+        return run_record(result, self.target.text, self.board, model), batch_results(result)
 
     def _model_size(self, sha256: str) -> int:
         try:

@@ -13,7 +13,7 @@ from ..records import JobSpec
 
 RUNTIME_ENUM = {"onnxruntime": pb.RUNTIME_ONNXRUNTIME, "tflite": pb.RUNTIME_TFLITE}
 RUNTIME_NAMES = {enum: name for name, enum in RUNTIME_ENUM.items()}
-_BUILT = ("runtime", "input_shapes", "inputs")
+_BUILT = ("runtime", "input_shapes", "inputs", "batch", "idle_baseline_s")
 
 
 def job_spec_message(spec: JobSpec) -> pb.JobSpec:
@@ -24,6 +24,11 @@ def job_spec_message(spec: JobSpec) -> pb.JobSpec:
         message.input_shapes.add(name=name, dims=dims)
     for array in spec.inputs:
         message.inputs.add(name=array.name, npy=array.npy)
+    if spec.idle_baseline_s is not None:  # optional on the wire: unset means the agent's default
+        message.idle_baseline_s = spec.idle_baseline_s
+    for item in spec.batch:
+        message.batch.add(model_sha256=item.model_sha256, model_name=item.model_name,
+                          profile_ops=item.profile_ops, return_optimized_model=item.return_optimized_model)
     return message
 
 

@@ -8,6 +8,7 @@ from edgebench.v1 import agent_pb2 as pb
 from ..records import (
     KIB_PER_MB,
     TOP_KEYS,
+    BatchItemResult,
     Board,
     JobInfo,
     JobProgress,
@@ -104,9 +105,33 @@ def run_record(result: pb.JobResult, target: str, board: Board, model: ModelReco
     record.inputs = _tensors(result.inputs)
     record.outputs = _tensors(result.outputs)
     record.window_monotonic_ns = [result.window_start_ns, result.window_end_ns]
-    record.op_profile = [OpProfileEntry(o.node_name, o.op_type, o.provider, o.mean_us, o.count)
-                         for o in result.op_profile]
+    record.op_profile = _op_profile(result.op_profile)
+    record.rss_before_load_mb = _mb(result.rss_before_load_kib)
+    record.optimized_model = result.optimized_model
     return record
+
+
+def _op_profile(entries) -> list[OpProfileEntry]:
+    return [OpProfileEntry(o.node_name, o.op_type, o.provider, o.mean_us, o.count, o.median_us, o.order)
+            for o in entries]
+
+
+def batch_results(result: pb.JobResult) -> list[BatchItemResult]:
+    """One record per item of a batch job, in the job's order; items the job did not reach say why."""
+    out = []
+    for item in result.batch:
+        error = item.error or ("" if item.state == pb.JOB_STATE_SUCCEEDED else pb.JobState.Name(item.state))
+        lat = item.latency
+        out.append(BatchItemResult(
+            item.model_name, item.model_sha256, error,
+            LatencyRecord(lat.min_ms, lat.mean_ms, lat.std_ms, lat.p50_ms, lat.p90_ms, lat.p95_ms, lat.p99_ms,
+                          lat.max_ms, lat.count) if not error else None,
+            [s / 1e6 for s in item.samples_ns], _op_profile(item.op_profile),
+            item.runtime_version or result.runtime_version, item.load_ms or None, item.optimized_model))
+    for spec_item in list(result.spec.batch)[len(result.batch):]:
+        out.append(BatchItemResult(spec_item.model_name, spec_item.model_sha256,
+                                   result.error or "not run: the job ended before this item"))
+    return out
 
 
 def job_progress(event: pb.JobEvent) -> JobProgress | None:

@@ -1,12 +1,13 @@
 """The controller's records: plain dataclasses every layer shares (link/ builds them from the wire, the store
 keeps them, output/ renders them). Nothing here imports the rest of the controller."""
 from .board import Board, BoardDescription, RuntimeInfo, SensorInfo, TargetStatus
-from .job import RUNTIMES, InputArray, JobInfo, JobProgress, JobSpec
+from .job import RUNTIMES, BatchItem, InputArray, JobInfo, JobProgress, JobSpec
 from .run import (
     KIB_PER_MB,
     SCHEMA,
     TOP_KEYS,
     TRACE_HEADER,
+    BatchItemResult,
     BenchmarkKey,
     LatencyRecord,
     ModelRecord,
@@ -16,6 +17,7 @@ from .run import (
     input_shapes_key,
 )
 
-__all__ = ["KIB_PER_MB", "RUNTIMES", "SCHEMA", "TOP_KEYS", "TRACE_HEADER", "BenchmarkKey", "Board",
+__all__ = ["KIB_PER_MB", "RUNTIMES", "SCHEMA", "TOP_KEYS", "TRACE_HEADER", "BatchItem", "BatchItemResult",
+           "BenchmarkKey", "Board",
            "BoardDescription", "InputArray", "JobInfo", "JobProgress", "JobSpec", "LatencyRecord", "ModelRecord",
            "OpProfileEntry", "RunRecord", "RuntimeInfo", "SensorInfo", "TargetStatus", "TensorRecord", "input_shapes_key"]

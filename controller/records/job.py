@@ -14,6 +14,16 @@ class InputArray:
     npy: bytes
 
 
+@dataclass(frozen=True)
+class BatchItem:
+    """One model of a batch job: many models in one worker, each with the job's settings."""
+
+    model_sha256: str
+    model_name: str
+    profile_ops: bool = False
+    return_optimized_model: bool = False
+
+
 @dataclass
 class JobSpec:
     """One job: `bench` builds it from BenchOptions, link/ sends it and writes the form stored with the run."""
@@ -34,6 +44,13 @@ class JobSpec:
     delegate_path: str = ""
     keep_trace: bool = False
     cooldown_to_c: float = 0.0
+    # onnxruntime: also return the graph the board's session optimized (what the kernel-level cost model reads)
+    return_optimized_model: bool = False
+    graph_optimization_level: str = ""  # "" = onnxruntime's default (all)
+    max_duration_s: float = 0.0  # > 0: stop the timed loop after this long (benchmark_model's --max_secs)
+    no_sampling: bool = False  # latency only: no sensor thread during the job
+    idle_baseline_s: float | None = None  # None: the agent's default
+    batch: list[BatchItem] = field(default_factory=list)  # a batch job (model_sha256 then stays "")
 
 
 @dataclass(frozen=True)

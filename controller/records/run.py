@@ -55,6 +55,12 @@ class OpProfileEntry:
     provider: str
     mean_us: float
     count: int
+    median_us: float = 0.0  # over the steady-state runs only (0 from agents before API 1.1)
+    order: int = 0  # where the node first ran in an inference
+
+    @property
+    def node_name(self) -> str:  # what the profile join reads
+        return self.node
 
     @classmethod
     def of(cls, entry: OpProfileEntry | Mapping[str, Any]) -> OpProfileEntry:
@@ -96,6 +102,21 @@ def input_shapes_key(inputs: Sequence[TensorRecord | Mapping[str, Any]]) -> str:
     """`name=1x3x224x224;...`: part of the comparison key (same model, other shapes is other work)."""
     tensors = [_tensor(t) for t in inputs]
     return ";".join(f"{t.name}={'x'.join(str(d) for d in t.shape)}" for t in sorted(tensors, key=lambda t: t.name))
+
+
+@dataclass
+class BatchItemResult:
+    """What one model of a batch job measured."""
+
+    model_name: str
+    model_sha256: str
+    error: str = ""  # "" when measured
+    latency_ms: LatencyRecord | None = None
+    samples_ms: list[float] = field(default_factory=list)
+    op_profile: list[OpProfileEntry] = field(default_factory=list)
+    runtime_version: str = ""
+    load_ms: float | None = None
+    optimized_model: bytes = b""
 
 
 @dataclass
@@ -142,6 +163,7 @@ class RunRecord:
     finished_unix_s: float | None = None
     job_spec: dict[str, Any] | None = None
     run_id: int | None = None
+    rss_before_load_mb: float | None = None  # the worker with its runtime imported, before the model's load
 
     def __post_init__(self) -> None:
         # The JSON form of the nested records (a stored run read back) becomes the records themselves.
@@ -156,6 +178,8 @@ class RunRecord:
         self.op_profile = [OpProfileEntry.of(e) for e in self.op_profile]
         # The cost model's full Prediction (per node) for the per-op tables; not a field, so not in JSON.
         self.prediction: Any = None
+        # onnxruntime's optimized graph of this run (JobSpec.return_optimized_model): bytes, not in JSON.
+        self.optimized_model: bytes = b""
 
     @property
     def key(self) -> BenchmarkKey:

@@ -10,7 +10,7 @@ import grpc
 import onnx
 import pytest
 
-from edgebench.controller.client import AgentClient
+from edgebench.controller.link.client import AgentClient
 from edgebench.v1 import agent_pb2 as pb
 from tests.e2e.helpers import submit, worker_processes
 from tests.e2e.models import conv_relu, slow_matmul, unsupported_op

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...atomic_write import write_atomic
+from ...paths import cache_dir
 from .composite import (
     CompositeSpec,
     cold_chain_key,
@@ -27,9 +28,7 @@ SUITE_FILES_VERSION = 1
 
 
 def kernels_cache_dir() -> Path:
-    root = os.environ.get("EDGEBENCH_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "edgebench"
-    return base / "kernels" / f"v{SUITE_FILES_VERSION}"
+    return cache_dir() / "kernels" / f"v{SUITE_FILES_VERSION}"
 
 
 @dataclass
