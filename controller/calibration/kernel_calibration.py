@@ -27,12 +27,13 @@ from typing import Any
 import numpy as np
 
 from ..costmodel.analysis import analyze
+from ..costmodel.kernel_model import KernelFit, RuntimeModels, predicted_latency_us
 from ..costmodel.kernels import Kernel, kernels_of
 from ..costmodel.profile_join import node_times
 from ..costmodel.reader import read_model
-from .kernel_fit import KernelFit, KernelSample, fit_cache, fit_kernels, predicted_latency_us
+from .kernel_fit import KernelSample, fit_cache, fit_kernels
 from .kernel_store import Cell, CellMeasurements, ModelTiming, load_cell, save_cell
-from .memory_fit import MemoryFit, MemorySample, fit_memory
+from .memory_fit import MemorySample, fit_memory
 from .suite import sampling
 from .suite.composite import cold_chain_key, composite_specs
 from .suite.models import (
@@ -80,29 +81,6 @@ class KernelCalibrationOptions:
     quick: bool = False
     remeasure: bool = False
     seed: int = 0
-
-
-@dataclass
-class RuntimeModels:
-    """What the profile keeps for one runtime: fits per thread count, memory, and how they were checked."""
-
-    runtime: str
-    version: str
-    ep: str
-    fits: dict[int, KernelFit]
-    memory: MemoryFit | None
-    check: dict[str, Any]  # held-out and in-sample figures (see `check_summary`)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"runtime": self.runtime, "version": self.version, "ep": self.ep,
-                "fits": {str(t): f.to_dict() for t, f in self.fits.items()},
-                "memory": self.memory.to_dict() if self.memory else None, "check": self.check}
-
-    @staticmethod
-    def from_dict(d: dict[str, Any]) -> RuntimeModels:
-        return RuntimeModels(d["runtime"], d["version"], d["ep"],
-                             {int(t): KernelFit.from_dict(f) for t, f in d["fits"].items()},
-                             MemoryFit.from_dict(d["memory"]) if d.get("memory") else None, d.get("check", {}))
 
 
 @dataclass

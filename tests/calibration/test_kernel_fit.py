@@ -10,15 +10,11 @@ import numpy as np
 import pytest
 from sklearn.ensemble import RandomForestRegressor
 
-from edgebench.controller.calibration.forest import Forest, fit_forest
-from edgebench.controller.calibration.kernel_fit import (
-    KernelFit,
-    KernelSample,
-    fit_cache,
-    fit_kernels,
-    predicted_latency_us,
-)
+from edgebench.controller.calibration.forest_fit import fit_forest
+from edgebench.controller.calibration.kernel_fit import KernelSample, fit_cache, fit_kernels
 from edgebench.controller.calibration.memory_fit import MemorySample, fit_memory
+from edgebench.controller.costmodel.forest import Forest
+from edgebench.controller.costmodel.kernel_model import KernelFit, predicted_latency_us
 from edgebench.controller.costmodel.kernels import FEATURES, Kernel
 
 

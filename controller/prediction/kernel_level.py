@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..costmodel.analysis import analyze
+from ..costmodel.kernel_model import KernelFit, KernelPrediction, RuntimeModels, predicted_latency_us
 from ..costmodel.kernels import kernels_of
 from ..costmodel.reader import read_model
 from ..costmodel.runtime_join import join_runtime_graph
 from ..costmodel.shapes import InputShapes
-from .kernel_calibration import RuntimeModels
-from .kernel_fit import KernelFit, KernelPrediction, predicted_latency_us
 
 
 @dataclass
