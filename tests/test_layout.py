@@ -209,3 +209,17 @@ def test_the_controller_has_no_import_cycle():
         if module not in state:
             visit(module)
     assert cycles == []
+
+
+def test_installed_package_works_outside_the_checkout(tmp_path):
+    # Inside the repository the folders `agent/` and `controller/` are importable from the working directory,
+    # which hides a module named by its bare folder name (a resource lookup of "controller.profiles" worked
+    # in tests and failed for users). Outside it, only the installed namespace exists.
+    code = ("import sys; from edgebench.controller.costmodel import list_profiles; "
+            "from edgebench.controller.deploy.install_script import install_script; "
+            "print(len(list_profiles()), len(install_script()) > 0, "
+            "any(m.split('.')[0] in ('agent', 'controller') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    count, script, bare = out.stdout.split()
+    assert int(count) >= 5 and script == "True" and bare == "False"

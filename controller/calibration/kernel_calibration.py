@@ -90,6 +90,7 @@ class KernelCalibrationResult:
     measured_items: int  # suite models measured this time (not reused from an earlier calibration)
     reused_items: int
     board_seconds: float  # time the board spent running suite jobs (what a slower board scales)
+    cells: dict[Cell, CellMeasurements] = field(default_factory=dict)  # what was measured (and kept)
 
 
 # ------------------------------------------------------------------------------------------ the suite
@@ -314,7 +315,7 @@ def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelC
         check["memory"] = memory.to_dict() if memory else None
         models[rt.runtime] = RuntimeModels(rt.runtime, rt.version, rt.ep, rt_fits, memory, check)
     return KernelCalibrationResult(models, time.monotonic() - started, session.measured, reused,
-                                   session.board_seconds)
+                                   session.board_seconds, cells)
 
 
 def _fmt(runtime: str) -> str:

@@ -89,12 +89,13 @@ class CellMeasurements:
 
 def _kernel_dict(k: Kernel) -> dict[str, Any]:
     return {"name": k.name, "op_type": k.op_type, "domain": k.domain, "key": k.key, "ops": k.ops, "bytes": k.bytes,
-            "features": k.features, "counted": k.counted}
+            "features": k.features, "counted": k.counted, "kind": k.kind, "variant": k.variant}
 
 
 def _kernel(d: dict[str, Any]) -> Kernel:
     return Kernel(d["name"], d["op_type"], d["domain"], d["key"], float(d["ops"]), float(d["bytes"]),
-                  {k: float(v) for k, v in d["features"].items()}, bool(d.get("counted", True)))
+                  {k: float(v) for k, v in d["features"].items()}, bool(d.get("counted", True)), d.get("kind", ""),
+                  d.get("variant", ""))
 
 
 def cell_path(cell: Cell, root: Path | None = None) -> Path:

@@ -12,20 +12,31 @@ from . import options
 
 def add_parser(sub: options.Subparsers) -> None:
     p = sub.add_parser("calibrate", help="measure a board and store its cost-model profile",
-                       description="Run GEMM, memory-traffic and dispatch microbenchmarks and the zoo's reference "
-                                   "models on a board, fit per-op efficiencies, and store the board's profile "
-                                   "(used by bench and predict --target afterwards).")
+                       description="Run the kernel suite (generated one-kernel models and random networks, for "
+                                   "every runtime the board has, fp32 and int8) and GEMM, memory-traffic and "
+                                   "dispatch microbenchmarks on a board, fit a cost model per kernel type, and "
+                                   "store the board's profile (used by bench and predict afterwards). "
+                                   "Measurements are kept per board, runtime version and thread count: calibrating "
+                                   "again measures only what is missing.")
     p.add_argument("--target", required=True, help="[user@]host[:port] of an agent, or 'local'")
-    p.add_argument("--quick", action="store_true", help="fewer sizes and 3 reference models (seconds, coarser)")
-    p.add_argument("--threads", type=options.parse_threads, default=[], help="thread counts to measure GEMM at "
-                                                                             "(default: all cores)")
+    p.add_argument("--quick", action="store_true",
+                   help="a smaller suite (about a third of the kernels, no adaptive round): faster, coarser")
+    p.add_argument("--threads", type=options.parse_threads, default=[],
+                   help="thread counts to calibrate (default: 1 and all cores); other counts are interpolated")
+    p.add_argument("--runtime", action="append", choices=["onnxruntime", "tflite"], default=[],
+                   help="calibrate only this runtime (repeatable; default: every runtime the board has)")
+    p.add_argument("--dtype", action="append", choices=["fp32", "int8"], default=[],
+                   help="calibrate only this dtype's kernels (repeatable; default: fp32 and int8)")
+    p.add_argument("--remeasure", action="store_true",
+                   help="measure every kernel again instead of keeping earlier calibrations' measurements")
     p.add_argument("--json", metavar="FILE", help="also write the stored profile to FILE ('-' for stdout)")
     options.add_connection_flags(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    opts = CalibrateOptions(args.target, quick=args.quick, threads=args.threads,
+    opts = CalibrateOptions(args.target, quick=args.quick, threads=args.threads, runtimes=args.runtime,
+                            dtypes=args.dtype or ["fp32", "int8"], remeasure=args.remeasure,
                             credentials=options.credential_flags(args))
     out = sys.stderr if args.json == "-" else sys.stdout
     result = calibrate(opts, log=lambda line: print(line, file=out))

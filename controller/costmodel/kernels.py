@@ -41,6 +41,8 @@ class Kernel:
     bytes: float  # every distinct input and output (the roofline's memory term)
     features: dict[str, float] = field(default_factory=dict)
     counted: bool = True  # False: the cost model has no rule for it, the features are sizes only
+    kind: str = ""  # the cost model's family of the op (conv, depthwise_conv, matmul, elementwise, ...)
+    variant: str = ""  # its shape class inside the kind (pointwise, grouped, ...)
 
     def vector(self) -> list[float]:
         return [self.features.get(f, 0.0) for f in FEATURES]
@@ -154,7 +156,8 @@ def kernel_of(node: Node, cost: NodeCost, graph: Graph) -> Kernel:
     dtype = cost.compute_dtype or "fp32"
     tag = DOMAIN_TAGS.get(node.domain, f"{node.domain}.")
     key = f"{tag}{node.op_type}:{variant}:{dtype}" if variant else f"{tag}{node.op_type}:{dtype}"
-    return Kernel(node.name, node.op_type, node.domain, key, ops, nbytes, features, cost.counted)
+    return Kernel(node.name, node.op_type, node.domain, key, ops, nbytes, features, cost.counted, cost.kind,
+                  cost.variant)
 
 
 def kernels_of(graph: Graph, cost: ModelCost) -> list[Kernel]:

@@ -215,7 +215,7 @@ def profile_from_dict(data: Any, where: str = "profile") -> DeviceProfile:
 
 
 def _builtin_files() -> list[Any]:
-    root = resources.files("controller.profiles")
+    root = resources.files("edgebench.controller.profiles")
     return sorted((f for f in root.iterdir() if f.name.endswith(".json")), key=lambda f: f.name)
 
 

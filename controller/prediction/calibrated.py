@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..atomic_write import write_atomic
 from ..costmodel import CostModelError, DeviceProfile
+from ..costmodel.kernel_model import RuntimeModels
 from ..costmodel.profiles import profile_from_dict
 from ..paths import data_dir
 
@@ -24,6 +26,33 @@ def save_profile(profile: DeviceProfile, fingerprint: str) -> Path:
     path = profile_path(fingerprint)
     write_atomic(path, json.dumps(profile.to_dict(), indent=2) + "\n", mode=0o600)
     return path
+
+
+def kernel_models_path(fingerprint: str) -> Path:
+    return profile_path(fingerprint).with_suffix(".kernels.json")
+
+
+def save_kernel_models(models: Mapping[str, RuntimeModels], fingerprint: str) -> Path:
+    """The fitted kernel models beside the profile (megabytes of trees: kept out of the readable profile)."""
+    path = kernel_models_path(fingerprint)
+    write_atomic(path, json.dumps({"schema_version": 1, "runtimes": {k: m.to_dict() for k, m in models.items()}}),
+                 mode=0o600)
+    return path
+
+
+def kernel_models_for(profile: DeviceProfile) -> dict[str, RuntimeModels]:
+    """The kernel models a calibrated profile refers to ({} for a built-in profile or an older calibration)."""
+    name = (profile.calibration or {}).get("kernel_models")
+    if not name:
+        return {}
+    beside = Path(profile.path).parent / name if profile.path else None  # a profile file given by path
+    path = beside if beside is not None and beside.is_file() else data_dir() / "profiles" / name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {k: RuntimeModels.from_dict(v) for k, v in data["runtimes"].items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CostModelError(f"the kernel models of calibrated profile {profile.name} ({path}) are unreadable "
+                             f"({type(exc).__name__}: {exc}); run `controller calibrate` again") from None
 
 
 def read_profile_file(path: Path) -> DeviceProfile:
