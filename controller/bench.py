@@ -135,6 +135,9 @@ def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg],
                 uploads[job.model.text] = board.upload(job.model.path, job.model.name)
             job.upload = uploads[job.model.text]
             job.spec = build_spec(opts, job)
+            # The fitted kernel models read onnxruntime's optimized graph: the board's own, of this very job.
+            job.spec.return_optimized_model = (job.runtime == "onnxruntime" and choice is not None
+                                               and choice.kernel_models_for("onnxruntime") is not None)
             job.job_id = board.submit(job.spec)
         except ControllerError as exc:
             job.error = str(exc)

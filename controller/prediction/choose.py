@@ -1,17 +1,24 @@
 """Which device profile a run on a board is predicted with."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..costmodel import CostModelError, DeviceProfile, load_profile
+from ..costmodel.kernel_model import RuntimeModels
 from ..records import Board
-from .calibrated import CALIBRATED_PREFIX, resolve_calibrated, stored_profile
+from .calibrated import CALIBRATED_PREFIX, kernel_models_for, resolve_calibrated, stored_profile
 
 
 @dataclass
 class ProfileChoice:
     profile: DeviceProfile | None
     note: str  # why this profile (or why none)
+    # Fitted per-kernel models of a calibrated profile, per runtime ({} for built-in profiles).
+    kernel_models: dict[str, RuntimeModels] = field(default_factory=dict)
+
+    def kernel_models_for(self, runtime: str) -> RuntimeModels | None:
+        models = self.kernel_models.get(runtime)
+        return models if models is not None and models.fits else None
 
 
 def load_device(spec: str) -> DeviceProfile:
@@ -42,12 +49,13 @@ def builtin_for_board(board: Board) -> str | None:
 def choose_profile(board: Board, device: str | None = None) -> ProfileChoice:
     """--device wins; else the board's stored calibration; else a built-in matched from its description."""
     if device:
-        return ProfileChoice(load_device(device), f"--device {device}")
+        profile = load_device(device)
+        return ProfileChoice(profile, f"--device {device}", kernel_models_for(profile))
     fingerprint = board.fingerprint or ""
     if fingerprint:
         stored = stored_profile(fingerprint)  # a corrupt file raises: better than silently ignoring it
         if stored is not None:
-            return ProfileChoice(stored, f"calibrated profile of board {fingerprint}")
+            return ProfileChoice(stored, f"calibrated profile of board {fingerprint}", kernel_models_for(stored))
     name = builtin_for_board(board)
     if name is None:
         return ProfileChoice(None, f"no device profile matches board {board.model!r} "

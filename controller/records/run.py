@@ -180,6 +180,10 @@ class RunRecord:
         self.prediction: Any = None
         # onnxruntime's optimized graph of this run (JobSpec.return_optimized_model): bytes, not in JSON.
         self.optimized_model: bytes = b""
+        # The kernel-level prediction (prediction/kernel_level.py) behind `predicted`, for per-op tables.
+        self.kernel_prediction: Any = None
+        # TFLite `--per-op`: the model's unique kernels measured on the board one at a time.
+        self.isolated_kernels: list[Any] = []
 
     @property
     def key(self) -> BenchmarkKey:
