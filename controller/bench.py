@@ -1,11 +1,13 @@
 """`controller bench`: send models to an agent, run them, and collect one run record per job."""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from .costmodel import CostModelError
+from .costmodel.tflite_extract import unique_kernels
 from .errors import ControllerError
 from .link.client import UploadOutcome
 from .link.connection import BoardConnection, connect
@@ -15,7 +17,17 @@ from .link.targets_config import CredentialFlags
 from .models import ModelArg, resolve_model, runtime_for
 from .prediction.choose import ProfileChoice, choose_profile
 from .prediction.predicted import attach_prediction
-from .records import RUNTIMES, Board, InputArray, JobProgress, JobSpec, ModelRecord, RunRecord
+from .records import (
+    RUNTIMES,
+    BatchItem,
+    Board,
+    InputArray,
+    IsolatedKernel,
+    JobProgress,
+    JobSpec,
+    ModelRecord,
+    RunRecord,
+)
 
 
 @dataclass
@@ -86,7 +98,7 @@ def build_spec(opts: BenchOptions, job: PlannedJob) -> JobSpec:
         input_seed=opts.seed,
         inputs=[InputArray(name, path.read_bytes()) for name, path in opts.input_files.items()],
         timeout_s=opts.timeout_s,
-        profile_ops=opts.profile_ops,
+        profile_ops=opts.profile_ops and job.runtime == "onnxruntime",  # TFLite: kernels measured alone instead
         delegate_path=opts.delegate_path,
         keep_trace=opts.keep_trace,
         cooldown_to_c=opts.cooldown_to_c,
@@ -159,7 +171,61 @@ def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg],
         cache: dict = {}
         for job, record in zip(jobs, records, strict=True):
             attach_prediction(record, choice, str(job.model.path), opts.input_shapes, cache)
+    if opts.profile_ops:  # TFLite has no op profiler: measure its distinct kernels one at a time instead
+        for job, record in zip(jobs, records, strict=True):
+            if job.runtime == "tflite" and record.status == "ok":
+                _measure_isolated(board, opts, job, record, progress)
     return records
+
+
+def _invoke_probe() -> bytes:
+    """The per-invoke cost of LiteRT (the worker times invoke() alone): a one-element ADD is nothing but that."""
+    from .zoo.tflite_net import TfliteNet  # the zoo's TFLite writer, only needed here
+    from .zoo.weights import Weights
+
+    net = TfliteNet(Weights("invoke-probe"), [1, 1], "invoke-probe")
+    return net.finish(net.add(net.input, net.input), "edgebench: the per-invoke cost of the runtime")
+
+
+def _measure_isolated(board: BoardConnection, opts: BenchOptions, job: PlannedJob, record: RunRecord,
+                      progress: ProgressReport) -> None:
+    """The model's distinct TFLite kernels, each alone as a one-op model, in one batch job on the board; the
+    per-op figure is the median invoke net of the invoke cost of a one-element ADD in the same batch."""
+    try:
+        kernels = unique_kernels(job.model.path)
+    except ControllerError as exc:
+        record.warnings.append(f"per-op: {exc}")
+        return
+    standalone = [k for k in kernels if k.model is not None]
+    record.isolated_kernels = [IsolatedKernel(k.label, k.count, None, k.reason) for k in kernels if k.model is None]
+    if not standalone:
+        return
+    with tempfile.TemporaryDirectory(prefix="edgebench-isolated-") as tmp:
+        paths = []
+        for i, k in enumerate([None, *standalone]):
+            path = Path(tmp) / f"op{i}.tflite"
+            path.write_bytes(_invoke_probe() if k is None else k.model)
+            paths.append(path)
+        items = [BatchItem(board.upload(p, f"{job.model.name}-op{i}").sha256, f"{job.model.name}-op{i}")
+                 for i, p in enumerate(paths)]
+    spec = JobSpec("", f"{job.model.name} kernels", "tflite", execution_provider=opts.ep, threads=job.threads,
+                   warmup_runs=2, runs=max(5, min(opts.runs, 20)), timeout_s=opts.timeout_s, no_sampling=True,
+                   idle_baseline_s=0.0, max_duration_s=0.5, delegate_path=opts.delegate_path, batch=items)
+    progress.start_job(0, f"{job.model.name}: {len(standalone)} kernels in isolation")
+    job_id = board.submit(spec)
+    _, results = board.watch_batch(job_id)
+    board.collect(job_id)
+    progress.finish_job("ok")
+    probe, measured = results[0], results[1:]
+    invoke_ms = probe.latency_ms.p50 if probe.latency_ms is not None else 0.0
+    names = [n.name for n in record.kernel_prediction.graph.nodes] if record.kernel_prediction is not None else []
+    for k, r in zip(standalone, measured, strict=False):
+        if r.latency_ms is None:
+            record.isolated_kernels.append(IsolatedKernel(k.label, k.count, None, r.error or "not measured"))
+            continue
+        ms = max(r.latency_ms.p50 - invoke_ms, 0.0)
+        record.isolated_kernels.append(IsolatedKernel(
+            k.label, k.count, ms, per_kernel_ms={names[i]: ms for i in k.op_indices if i < len(names)}))
 
 
 def _failed_run(target: str, board: Board, job: PlannedJob, ep: str) -> RunRecord:

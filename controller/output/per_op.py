@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ..calibration.opjoin import join_profile
+from ..costmodel.profile_join import node_times
 from ..records import RunRecord
 from .table import render_table
 
@@ -21,14 +23,62 @@ def per_op_report(records: Sequence[RunRecord]) -> str:
     parts = []
     for r in records:
         head = f"{r.model.name} threads={r.threads}"
-        if r.runtime == "tflite":
-            parts.append(f"{head}: per-op timings are not available for TFLite: LiteRT's Python API has no "
-                         "per-op profiler (only its benchmark_model binary has one)")
-        elif r.status != "ok":
+        if r.status != "ok":
             parts.append(f"{head}: no per-op table (run {r.status})")
+        elif r.kernel_prediction is not None:
+            parts.append(render_kernels(r))
+        elif r.runtime == "tflite":
+            parts.append(f"{head}: no per-op table: LiteRT's Python API has no per-op profiler, and the board has "
+                         "no calibrated kernel models to predict its kernels (run controller calibrate)")
         else:
             parts.append(render_per_op(r))
     return "\n\n".join(parts)
+
+
+def _measured_by_kernel(run: RunRecord) -> tuple[dict[str, float], str]:
+    """Measured ms per executed kernel, and what the figure is."""
+    kp = run.kernel_prediction
+    if run.isolated_kernels:
+        return ({name: ms for iso in run.isolated_kernels for name, ms in iso.per_kernel_ms.items()},
+                "measured in isolation: each distinct kernel alone as a one-op model on the board")
+    if run.op_profile and kp.graph is not None:
+        entries = [replace(e, median_us=e.median_us or e.mean_us) for e in run.op_profile]
+        return ({k: v / 1e3 for k, v in node_times(kp.graph, entries).items()},
+                "measured: onnxruntime's profile of this run (profiling on)")
+    return {}, ""
+
+
+def render_kernels(run: RunRecord) -> str:
+    """One row per kernel the runtime ran, with the file nodes it covers, predicted by the fitted kernel models,
+    measured where the run measured it, and explained by the board's roofline."""
+    kp = run.kernel_prediction
+    head = f"{run.model.name} threads={run.threads}"
+    measured, what = _measured_by_kernel(run)
+    rows, by_type = [], defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    for r in kp.rows:
+        m = measured.get(r.kernel)
+        covers = "(inserted by the runtime)" if r.inserted else "+".join(r.covers)
+        rows.append([r.kernel, r.key, covers, _f(m), _f(r.predicted_ms), _err(r.predicted_ms, m or 0),
+                     f"{r.uncertainty * 100:.0f}", f"{r.ops / 1e6:.2f}", f"{r.bytes / 1e3:.1f}",
+                     _f(r.ops / r.bytes if r.bytes else None, 2), r.bound if r.fitted else f"{r.bound}*",
+                     f"{r.fraction_of_peak * 100:.0f}"])
+        acc = by_type[r.key]
+        acc[0] += 1
+        acc[1] += m or 0.0
+        acc[2] += r.predicted_ms
+        acc[3] += r.ops
+    type_rows = [[k, str(n), _f(m) if measured else "-", _f(p), _err(p, m) if measured else "-", f"{fl / 1e6:.2f}"]
+                 for k, (n, m, p, fl) in sorted(by_type.items(), key=lambda kv: -kv[1][2])]
+    note = what or "not measured per kernel (give --per-op, or --profile-ops on onnxruntime)"
+    parts = [f"{head}: {len(kp.rows)} kernels of {kp.executed_graph}; predicted: fitted kernel models "
+             f"(threads {', '.join(map(str, kp.fit_threads))}); {note}",
+             render_table(["kernel type", "kernels", "measured ms", "pred ms", "err %", "MFLOP"], type_rows), "",
+             render_table(["kernel", "type", "file nodes", "measured ms", "pred ms", "err %", "±%", "MFLOP", "KB",
+                           "FLOP/B", "bound", "% roof"], rows),
+             "bound: under the board's own roofline (compute or memory, from its calibrated rates); * no fitted "
+             "model for that kernel type: roofline alone. % roof: the roofline time over the predicted time."]
+    parts.extend(f"note: {n}" for n in kp.notes)
+    return "\n".join(parts)
 
 
 def render_per_op(run: RunRecord) -> str:

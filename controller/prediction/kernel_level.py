@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..costmodel.analysis import analyze
+from ..costmodel.ir import Graph
 from ..costmodel.kernel_model import KernelFit, KernelPrediction, RuntimeModels, predicted_latency_us
 from ..costmodel.kernels import kernels_of
 from ..costmodel.reader import read_model
@@ -49,6 +50,7 @@ class KernelLevelPrediction:
     rows: list[KernelRow]
     executed_graph: str  # where the kernels came from
     notes: list[str] = field(default_factory=list)
+    graph: Graph | None = None  # the executed graph itself (joins a profile's entries to the rows)
 
 
 def _graph_and_cost(path: str | os.PathLike[str], input_shapes: InputShapes | None):
@@ -122,5 +124,5 @@ def predict_with_kernels(model_path: str | os.PathLike[str], models: RuntimeMode
     return KernelLevelPrediction(total / 1e3, spread, load, steady, threads, [t for t in sorted(models.fits)
                                  if any(f is models.fits[t] for f, _ in fits)], rows,
                                  executed_graph or ("the runtime's optimized graph" if optimized_model else
-                                                    "the model file's graph"), notes)
+                                                    "the model file's graph"), notes, graph)
 

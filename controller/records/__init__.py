@@ -9,6 +9,7 @@ from .run import (
     TRACE_HEADER,
     BatchItemResult,
     BenchmarkKey,
+    IsolatedKernel,
     LatencyRecord,
     ModelRecord,
     OpProfileEntry,
@@ -18,6 +19,6 @@ from .run import (
 )
 
 __all__ = ["KIB_PER_MB", "RUNTIMES", "SCHEMA", "TOP_KEYS", "TRACE_HEADER", "BatchItem", "BatchItemResult",
-           "BenchmarkKey", "Board",
+           "BenchmarkKey", "Board", "IsolatedKernel",
            "BoardDescription", "InputArray", "JobInfo", "JobProgress", "JobSpec", "LatencyRecord", "ModelRecord",
            "OpProfileEntry", "RunRecord", "RuntimeInfo", "SensorInfo", "TargetStatus", "TensorRecord", "input_shapes_key"]

@@ -105,6 +105,17 @@ def input_shapes_key(inputs: Sequence[TensorRecord | Mapping[str, Any]]) -> str:
 
 
 @dataclass
+class IsolatedKernel:
+    """One distinct kernel of a TFLite model, measured alone on the board as a one-op model (`bench --per-op`)."""
+
+    label: str
+    count: int  # how many of the model's ops share this configuration
+    measured_ms: float | None  # per op, net of the runtime's per-invoke cost; None when it could not run alone
+    reason: str = ""  # why not measured
+    per_kernel_ms: dict[str, float] = field(default_factory=dict)  # the model's op (node) name -> measured ms
+
+
+@dataclass
 class BatchItemResult:
     """What one model of a batch job measured."""
 

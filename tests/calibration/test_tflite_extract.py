@@ -10,8 +10,8 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from edgebench.controller import zoo
 from edgebench.controller.calibration.suite.spec import KernelSpec
-from edgebench.controller.calibration.suite.tflite_extract import unique_kernels
 from edgebench.controller.calibration.suite.tflite_kernels import tflite_kernel
+from edgebench.controller.costmodel.tflite_extract import unique_kernels
 from edgebench.controller.costmodel.tflite_reader import read_tflite
 from edgebench.controller.errors import ControllerError
 from edgebench.controller.zoo.tflite_writer import QParams, TfliteWriter

@@ -67,7 +67,7 @@ def onnx_kernel_model(spec: KernelSpec) -> SuiteModel:
 
 
 def tflite_kernel_model(spec: KernelSpec) -> SuiteModel:
-    from .tflite_extract import unique_kernels
+    from ...costmodel.tflite_extract import unique_kernels
     from .tflite_kernels import tflite_kernel
 
     path = _cached(spec.key, ".tflite", lambda: tflite_kernel(spec))

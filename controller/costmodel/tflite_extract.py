@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ControllerError
-from ...zoo.tflite_writer import TfliteWriter, load_schema
+from ..errors import ControllerError
+from ..zoo.tflite_writer import TfliteWriter, load_schema
 
 _CUSTOM = 32  # BuiltinOperator.CUSTOM
 _ACTIVATIONS = {0: None, 1: "relu", 2: "relu_n1_to_1", 3: "relu6", 4: "tanh", 5: "sign_bit"}
