@@ -13,8 +13,14 @@ from pathlib import Path
 
 from ..costmodel import CostModelError, list_profiles, parse_input_shapes
 from ..output.prediction import json_document, render_text
+from ..prediction.calibrated import kernel_models_for
 from ..prediction.choose import load_device
-from ..prediction.offline import PredictOptions, calibrated_for_target, predict_models
+from ..prediction.offline import (
+    PredictOptions,
+    calibrated_for_target,
+    calibrated_for_this_machine,
+    predict_models,
+)
 from ..zoo import ZOO_PREFIX
 from . import options
 
@@ -77,12 +83,23 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:  # unreachable agent, never calibrated: one clear line
             return _fail(str(exc))
     if not device:
-        names = ", ".join(p.name for p in list_profiles())
-        return _fail(f"--device is required (built-in: {names}, or a .json file)")
+        try:
+            device = calibrated_for_this_machine()
+        except CostModelError as exc:
+            return _fail(str(exc))
+        if device is None:
+            names = ", ".join(p.name for p in list_profiles())
+            return _fail(f"--device is required: this machine has no calibrated profile (run controller calibrate "
+                         f"--target local), and built-in profiles are: {names}, or give a .json file")
     try:
-        opts = PredictOptions(args.models, load_device(device), parse_input_shapes(args.input_shape), args.threads)
+        profile = load_device(device)
+        opts = PredictOptions(args.models, profile, parse_input_shapes(args.input_shape), args.threads,
+                              kernel_models_for(profile))
     except CostModelError as exc:
         return _fail(str(exc))
+    if not args.device and not args.target:
+        err.write(f"controller predict: using this machine's calibrated profile {profile.name} "
+                  f"({profile.source}, {device.removeprefix('calibrated:')})\n")
 
     outcome = predict_models(opts)
     for failure in outcome.failures:
@@ -93,9 +110,10 @@ def run(args: argparse.Namespace) -> int:
     if outcome.predictions:
         # Like `bench`: with JSON on stdout the human table goes to stderr, so stdout stays parseable.
         table_stream = err if to_stdout else out
-        table_stream.write(render_text(outcome.predictions, per_op=args.per_op, flops=args.flops) + "\n")
+        table_stream.write(render_text(outcome.predictions, per_op=args.per_op, flops=args.flops,
+                                       kernel=outcome.kernel) + "\n")
     if args.json:
-        document = json_document(outcome.predictions, outcome.failures, opts.profile, opts.threads)
+        document = json_document(outcome.predictions, outcome.failures, opts.profile, opts.threads, outcome.kernel)
         text = json.dumps(document, indent=2) + "\n"
         if to_stdout:
             out.write(text)

@@ -3,7 +3,7 @@ the JSON document."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..costmodel import CONVENTIONS, DeviceProfile, Prediction
@@ -37,15 +37,21 @@ def device_line(profile: DeviceProfile, threads: int | None) -> str:
     )
 
 
-def summary_table(predictions: Sequence[Prediction], flops: bool = False) -> str:
+def summary_table(predictions: Sequence[Prediction], flops: bool = False,
+                  kernel: Mapping[int, Any] | None = None) -> str:
     work = "GFLOPs (2×MACs)" if flops else "GMACs"
     headers = [
         "Model", work, "Elem Gops", "Params M", "Weights MiB", "Peak act MiB", "Traffic MiB",
-        "Latency ms", "Memory MiB", "Energy mJ", "Uncounted",
+        "Latency ms", "±%", "Memory MiB", "Energy mJ", "Method", "Uncounted",
     ]
     rows = []
-    for p in predictions:
+    kernel = kernel or {}
+    for i, p in enumerate(predictions):
         m = p.model
+        kp = kernel.get(i)
+        latency = kp.latency_ms if kp is not None else p.predicted_latency_ms
+        memory = (max(kp.memory_load_bytes, kp.memory_steady_bytes) if kp is not None and kp.memory_load_bytes
+                  else p.predicted_memory_bytes)
         rows.append([
             m.name,
             _num((m.flops if flops else m.macs) / 1e9),
@@ -54,9 +60,11 @@ def summary_table(predictions: Sequence[Prediction], flops: bool = False) -> str
             _num(m.weight_bytes / _MIB, 2),
             _num(m.peak_activation_bytes / _MIB, 2),
             _num(m.memory_access_bytes / _MIB, 1),
-            _num(p.predicted_latency_ms, 2),
-            _num(p.predicted_memory_bytes / _MIB, 1),
-            _num(p.predicted_energy_j * 1e3, 2),
+            _num(latency, 2),
+            f"{kp.uncertainty * 100:.0f}" if kp is not None else "-",
+            _num(memory / _MIB, 1),
+            _num(latency / 1e3 * p.profile.active_power_w.value * 1e3, 2),
+            "kernels" if kp is not None else "roofline",
             str(len(m.uncounted)),
         ])
     return render_table(headers, rows, align="cell")
@@ -111,15 +119,26 @@ def footnote(flops: bool) -> str:
     return (
         f"{work}: conv, gemm/matmul, attention and recurrent multiply-accumulates (torchvision's 'GFLOPS' are "
         "these GMACs); other arithmetic is 'Elem'. Traffic: bytes each node reads and writes. Memory: weights + "
-        "peak activations + runtime overhead. Latency: per-node roofline + dispatch, not a measurement."
+        "peak activations + runtime overhead (kernels: fitted on the board's measured peaks). Latency, method "
+        "'kernels': the board's fitted kernel models on the kernels its runtime runs (calibrated profiles); "
+        "'roofline': per-node roofline + dispatch. Neither is a measurement; ±% is the fit's own spread."
     )
 
 
-def render_text(predictions: list[Prediction], per_op: bool = False, flops: bool = False) -> str:
-    parts = [device_line(predictions[0].profile, predictions[0].threads), "", summary_table(predictions, flops)]
-    for p in predictions:
+def render_text(predictions: list[Prediction], per_op: bool = False, flops: bool = False,
+                kernel: Mapping[int, Any] | None = None) -> str:
+    kernel = kernel or {}
+    parts = [device_line(predictions[0].profile, predictions[0].threads), "",
+             summary_table(predictions, flops, kernel)]
+    for i, p in enumerate(predictions):
         for warning in p.warnings:
             parts.append(f"warning: {p.model.name}: {warning}")
+        if i in kernel:
+            kp = kernel[i]
+            parts.append(f"{p.model.name}: {len(kp.rows)} kernels of {kp.executed_graph}, predicted by the fitted "
+                         f"kernel models (threads {', '.join(map(str, kp.fit_threads))}); roofline alone: "
+                         f"{p.predicted_latency_ms:.2f} ms")
+            parts.extend(f"note: {p.model.name}: {n}" for n in kp.notes)
     if per_op:
         for p in predictions:
             parts += ["", f"{p.model.name}: per op type", op_type_table(p, flops),
@@ -129,12 +148,19 @@ def render_text(predictions: list[Prediction], per_op: bool = False, flops: bool
 
 
 def json_document(predictions: list[Prediction], failures: list[dict[str, str]], profile: DeviceProfile,
-                  threads: int | None) -> dict[str, Any]:
+                  threads: int | None, kernel: Mapping[int, Any] | None = None) -> dict[str, Any]:
+    kernel = kernel or {}
+    models = []
+    for i, p in enumerate(predictions):
+        d = {**p.to_dict(), "method": "roofline"}
+        if i in kernel:
+            d.update(kernel[i].fields(d["predicted_latency_ms"]))
+        models.append(d)
     return {
         "schema": "edgebench.predict/1",
         "conventions": CONVENTIONS,
         "device": profile.to_dict(),
         "threads": predictions[0].threads if predictions else threads,
-        "models": [p.to_dict() for p in predictions],
+        "models": models,
         "errors": failures,
     }

@@ -13,6 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..costmodel.analysis import analyze
 from ..costmodel.ir import Graph
@@ -51,6 +52,19 @@ class KernelLevelPrediction:
     executed_graph: str  # where the kernels came from
     notes: list[str] = field(default_factory=list)
     graph: Graph | None = None  # the executed graph itself (joins a profile's entries to the rows)
+
+    def fields(self, roofline_ms: float) -> dict[str, Any]:
+        """The figures as `predict --json` and `bench --json` write them (beside the roofline's)."""
+        out: dict[str, Any] = {
+            "method": "kernel", "predicted_latency_ms": round(self.latency_ms, 6), "roofline_latency_ms": roofline_ms,
+            "latency_uncertainty_pct": round(self.uncertainty * 100, 1), "kernels": len(self.rows),
+            "executed_graph": self.executed_graph, "fit_threads": self.fit_threads, "notes": list(self.notes)}
+        if self.memory_load_bytes is not None and self.memory_steady_bytes is not None:
+            # What the worker's whole-job peak (VmHWM) is compared with: the larger of the two phases.
+            out.update({"predicted_memory_load_bytes": int(self.memory_load_bytes),
+                        "predicted_memory_steady_bytes": int(self.memory_steady_bytes),
+                        "predicted_memory_bytes": int(max(self.memory_load_bytes, self.memory_steady_bytes))})
+        return out
 
 
 def _graph_and_cost(path: str | os.PathLike[str], input_shapes: InputShapes | None):

@@ -45,19 +45,9 @@ def _kernel_level(run: RunRecord, models: RuntimeModels, model_path: str, shapes
     kp = predict_with_kernels(model_path, models, run.threads or max(models.fits), run.optimized_model or None,
                               shapes, executed_graph=("the board's optimized graph" if run.optimized_model
                                                       else "the model's own ops"))
-    out["roofline_latency_ms"] = out["predicted_latency_ms"]
-    out["predicted_latency_ms"] = round(kp.latency_ms, 6)
-    out["latency_uncertainty_pct"] = round(kp.uncertainty * 100, 1)
-    out["method"] = "kernel"
-    out["kernels"] = len(kp.rows)
-    out["executed_graph"] = kp.executed_graph
-    out["fit_threads"] = kp.fit_threads
-    if kp.memory_load_bytes is not None and kp.memory_steady_bytes is not None:
-        out["predicted_memory_load_bytes"] = int(kp.memory_load_bytes)
-        out["predicted_memory_steady_bytes"] = int(kp.memory_steady_bytes)
-        # What the worker's whole-job peak (VmHWM) is compared with: the larger of the two phases.
-        out["predicted_memory_bytes"] = int(max(kp.memory_load_bytes, kp.memory_steady_bytes))
-    out["notes"].extend(kp.notes)
+    notes = out["notes"]
+    out.update(kp.fields(out["predicted_latency_ms"]))
+    out["notes"] = notes + out["notes"]
     return kp
 
 
