@@ -56,6 +56,7 @@ class CalibrateOptions:
     runtimes: list[str] = field(default_factory=list)  # default: every runtime the board has
     dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8"])
     remeasure: bool = False  # ignore kernel measurements kept from earlier calibrations
+    kernels: int | None = None  # one-kernel models per runtime and dtype (None: the suite size's own)
     connect_timeout_s: float = 10.0
     credentials: CredentialFlags = field(default_factory=CredentialFlags)  # over the target's stored file
 
@@ -133,7 +134,8 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
             dres = _result(client, djob, "dispatch")
             suite = calibrate_kernels(
                 BoardSuiteRunner(client), board.fingerprint,
-                KernelCalibrationOptions(threads, targets, list(opts.dtypes), opts.quick, opts.remeasure), log)
+                KernelCalibrationOptions(threads, targets, list(opts.dtypes), opts.quick, opts.remeasure,
+                                         kernels=opts.kernels), log)
 
     measurements = _measure(kres, dres, kernels, cores)
     template_name = builtin_for_board(board) or "x86-host"

@@ -29,7 +29,8 @@ def save_profile(profile: DeviceProfile, fingerprint: str) -> Path:
 
 
 def kernel_models_path(fingerprint: str) -> Path:
-    return profile_path(fingerprint).with_suffix(".kernels.json")
+    # Not *.json: the profile directory is searched by that pattern for profiles.
+    return profile_path(fingerprint).with_suffix(".kernels")
 
 
 def save_kernel_models(models: Mapping[str, RuntimeModels], fingerprint: str) -> Path:
