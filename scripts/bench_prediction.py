@@ -1,146 +1,171 @@
 #!/usr/bin/env python3
-"""How good is the cost model on this machine? Calibrate the local target, then predict models it never saw.
+"""How well edgebench predicts models it never saw: calibrate this machine, bench the evaluation corpus, compare.
 
-    python scripts/bench_prediction.py [--quick] [--threads N] [--runs N] [--keep-profile]
+    python scripts/make_eval_corpus.py           # once: models made by real exporters (see the README)
+    python scripts/bench_prediction.py           # calibrate (fresh) + bench every corpus model at 1 and all cores
+    python scripts/bench_prediction.py --threads 1 --only resnet18 mobilenet_v2_tflite --runs 20
 
-1. `controller calibrate --target local` on a calibration subset of the zoo's reference suite.
-2. Bench every model not used in calibration (the zoo's "heldout" suite plus the reference models left out)
-   and compare predicted latency with the measured median: median |error|, share within ±10/20/25 %.
-3. Time `predict` on zoo:resnet50 and, in the same run, onnx-tool's profile of the same file (if importable).
-
-Measured figures depend on this machine and on whatever else runs on it: nothing here is hard-coded.
+Everything goes through the controller as a user runs it: `controller calibrate --target local` in a fresh data
+directory (timed: the calibration's wall time is part of the result), then `controller bench --target local ...
+--json`, whose runs carry the measured p50 and peak memory beside the prediction. No corpus model is used to fit or
+tune anything: calibration measures only the generated kernel suite. The table reports, for ONNX and TFLite apart,
+per dtype and thread count: models within ±5/10/20%, the median and the worst error (error = predicted / measured
+p50 - 1; memory: predicted peak / measured VmHWM - 1).
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-# Fitted on these (a subset of the "reference" suite in which every kind of kernel the others use appears:
-# dense, pointwise, depthwise and grouped convolutions, SE blocks, channel shuffles); every other reference
-# model and the whole "heldout" suite (8 models) are evaluated.
-CALIBRATION_SUBSET = ["mobilenet_v2", "resnet18", "shufflenet_v2_x1_0", "efficientnet_b0", "mobilenet_v3_small",
-                      "regnet_x_400mf"]
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = Path(os.environ.get("EDGEBENCH_CACHE_DIR", Path.home() / ".cache" / "edgebench")) / "eval-corpus"
 
 
-def evaluation_models() -> list[str]:
-    from edgebench.controller import zoo
-
-    return [e.name for e in zoo.list_models()
-            if e.format == "onnx" and e.suite in ("reference", "heldout") and e.name not in CALIBRATION_SUBSET]
+def controller(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgebench.controller.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
 
 
-def share(errors: list[float], bound: float) -> float:
-    return sum(abs(e) <= bound for e in errors) / len(errors) * 100
+def load_corpus(directory: Path, only: list[str]) -> tuple[list[dict], list[dict]]:
+    manifest = json.loads((directory / "manifest.json").read_text())
+    entries = manifest["entries"] if isinstance(manifest, dict) else manifest
+    usable, excluded = [], []
+    for e in entries:
+        if only and e["name"] not in only:
+            continue
+        if not e.get("built") or not e.get("runs", True) or e.get("excluded"):
+            excluded.append(e)
+        else:
+            usable.append(e)
+    return usable, excluded
 
 
-def time_predict(path: str, profile) -> tuple[float, int]:
-    from edgebench.controller.costmodel import predict_model
+def shape_args(entry: dict) -> list[str]:
+    """--input-shape for the inputs the manifest gives a bench shape that differs from the declared one."""
+    out = []
+    for i in entry.get("inputs", []):
+        bench = i.get("bench_shape")
+        if bench and bench != i.get("shape"):
+            out += ["--input-shape", f"{i['name']}={'x'.join(str(d) for d in bench)}"]
+    return out
 
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        p = predict_model(path, profile)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), p.model.macs
+
+def group(entry: dict) -> tuple[str, str]:
+    return ("ONNX" if entry["format"] == "onnx" else "TFLite", entry.get("dtype", "fp32"))
 
 
-def time_onnx_tool(path: str) -> tuple[float, float, int] | str:
-    try:
-        import numpy as np
-        import onnx_tool
-    except ImportError:
-        return "onnx-tool is not installed (pip install onnx-tool to compare; it is not an edgebench dependency)"
-    times, macs, params = [], 0.0, 0
-    for _ in range(3):
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            model = onnx_tool.Model(path)
-            model.graph.shape_infer({"input": np.zeros((1, 3, 224, 224), dtype=np.float32)})
-            model.graph.profile()
-        times.append(time.perf_counter() - t0)
-        macs = model.graph.macs[0] if isinstance(model.graph.macs, (list, tuple)) else model.graph.macs
-        params = int(model.graph.params)
-    return statistics.median(times), float(macs), params
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:+.1f}%"
+
+
+def summarize(rows: list[dict], key: str) -> dict:
+    errs = [abs(r[key]) for r in rows if r.get(key) is not None]
+    if not errs:
+        return {"n": 0}
+    return {"n": len(errs), "w5": sum(e <= 0.05 for e in errs), "w10": sum(e <= 0.10 for e in errs),
+            "w20": sum(e <= 0.20 for e in errs), "median": statistics.median(errs), "worst": max(errs)}
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--threads", type=int, default=0, help="threads for calibration and bench (default: all cores)")
-    ap.add_argument("--runs", type=int, default=30, help="timed inferences per evaluated model (default 30)")
-    ap.add_argument("--keep-profile", action="store_true",
-                    help="store the calibration in the user's data dir (default: a temporary one)")
-    args = ap.parse_args()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"corpus folder (default {DEFAULT_CORPUS})")
+    parser.add_argument("--threads", default="", help="comma list (default: 1 and all cores)")
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per model (default 30)")
+    parser.add_argument("--only", nargs="*", default=[], metavar="NAME", help="only these corpus models")
+    parser.add_argument("--data-dir", type=Path, help="reuse this data dir (its calibration) instead of a fresh one")
+    parser.add_argument("--skip-calibrate", action="store_true", help="use the data dir's existing calibration")
+    parser.add_argument("--calibrate-args", default="", help="extra arguments for controller calibrate")
+    parser.add_argument("--json", type=Path, help="write every row and the summary here")
+    args = parser.parse_args()
 
-    tmp = None
-    if not args.keep_profile:
-        tmp = tempfile.TemporaryDirectory(prefix="edgebench-bench-prediction-")
-        os.environ["EDGEBENCH_DATA_DIR"] = tmp.name
+    if not (args.corpus / "manifest.json").is_file():
+        print(f"no corpus at {args.corpus}: run python scripts/make_eval_corpus.py first", file=sys.stderr)
+        return 2
+    models, excluded = load_corpus(args.corpus, args.only)
+    threads = args.threads or f"1,{os.cpu_count() or 1}"
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="edgebench-bench-prediction-"))
+    env = {**os.environ, "EDGEBENCH_DATA_DIR": str(data_dir)}
+    print(f"corpus: {len(models)} models ({len(excluded)} excluded: they do not run or were not built); "
+          f"threads {threads}; data dir {data_dir}", flush=True)
 
-    from edgebench.controller.bench import BenchOptions, run_bench
-    from edgebench.controller.calibration.run import CalibrateOptions, calibrate
-    from edgebench.controller.output.calibration import summary
+    calibrate_s = None
+    if not args.skip_calibrate:
+        started = time.monotonic()
+        proc = controller("calibrate", "--target", "local", "--threads", threads, *args.calibrate_args.split(),
+                          env=env, timeout=3600)
+        calibrate_s = time.monotonic() - started
+        if proc.returncode != 0:
+            print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
+            return 1
+        verdict = next((line for line in proc.stdout.splitlines() if line.startswith("verdict:")), "")
+        print(f"calibration: {calibrate_s:.0f} s wall; {verdict}", flush=True)
 
-    t0 = time.perf_counter()
-    cal = calibrate(CalibrateOptions("local", threads=[args.threads] if args.threads else [],
-                                     suite=CALIBRATION_SUBSET), log=print)
-    print(summary(cal))
-    print(f"calibration wall time: {time.perf_counter() - t0:.1f} s\n")
-
-    models = evaluation_models()
-    opts = BenchOptions(target="local", models=[f"zoo:{m}" for m in models], runtime="onnxruntime",
-                        threads=[cal.profile.calibration["threads"]], runs=args.runs, warmup=5,
-                        device=f"calibrated:{cal.path}")
-    records = run_bench(opts)
-    print(f"held out of calibration ({len(models)} models), threads={opts.threads[0]}, measured = median of "
-          f"{args.runs} inferences, predicted with {cal.profile.name} ({cal.profile.source}):")
-    print(f"  {'model':22s} {'measured ms':>11s} {'predicted ms':>12s} {'error %':>8s}")
-    errors: list[float] = []
-    errors_min: list[float] = []  # against the fastest inference: less sensitive to other load on the machine
-    for r in records:
-        pred = r.predicted or {}
-        if r.status != "ok" or pred.get("error") or r.latency_ms is None:
-            print(f"  {r.model.name:22s} not compared: {r.error or pred.get('error')}")
+    rows: list[dict] = []
+    for entry in models:
+        path = args.corpus / entry["path"]
+        proc = controller("bench", "--target", "local", str(path), "--threads", threads, "--runs", str(args.runs),
+                          "--warmup", "5", *shape_args(entry), "--json", "-", "--no-progress", "--no-store",
+                          env=env, timeout=1800)
+        if proc.returncode not in (0, 1) or not proc.stdout.strip():
+            print(f"  {entry['name']}: bench failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
             continue
-        measured, predicted = r.latency_ms.p50, pred["predicted_latency_ms"]
-        err = (predicted - measured) / measured * 100
-        errors.append(err)
-        errors_min.append((predicted - r.latency_ms.min) / r.latency_ms.min * 100)
-        print(f"  {r.model.name:22s} {measured:11.2f} {predicted:12.2f} {err:+8.1f}")
-    if errors:
-        print(f"models compared: {len(errors)}")
-        print(f"median |error|: {statistics.median(abs(e) for e in errors):.1f} %")
-        print(f"within ±10 %: {share(errors, 10):.0f} %   within ±20 %: {share(errors, 20):.0f} %   "
-              f"within ±25 %: {share(errors, 25):.0f} %")
-        print(f"mean signed error: {statistics.mean(errors):+.1f} % (positive: predicted slower than measured)")
-        print(f"against the fastest inference instead of the median: median |error| "
-              f"{statistics.median(abs(e) for e in errors_min):.1f} %, within ±20 %: {share(errors_min, 20):.0f} %")
-    print(f"machine load average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
-          "(other processes share the cores: measured latencies move with them)")
+        for run in json.loads(proc.stdout)["runs"]:
+            pred = run.get("predicted") or {}
+            lat = run.get("latency_ms") or {}
+            if run["status"] != "ok" or not lat or pred.get("predicted_latency_ms") is None:
+                print(f"  {entry['name']} threads={run['threads']}: {run['status']} {run.get('error') or ''} "
+                      f"{pred.get('error') or ''}", flush=True)
+                continue
+            measured, predicted = lat["p50"], pred["predicted_latency_ms"]
+            mem_meas = run.get("peak_rss_mb")
+            mem_pred = pred.get("predicted_memory_bytes")
+            row = {"model": entry["name"], "format": entry["format"], "dtype": entry.get("dtype", "fp32"),
+                   "exporter": entry.get("exporter"), "threads": run["threads"], "measured_ms": measured,
+                   "predicted_ms": predicted, "method": pred.get("method"),
+                   "uncertainty_pct": pred.get("latency_uncertainty_pct"),
+                   "latency_err": predicted / measured - 1 if measured else None,
+                   "measured_mb": mem_meas, "predicted_mb": mem_pred / 2**20 if mem_pred else None,
+                   "memory_err": (mem_pred / 2**20) / mem_meas - 1 if mem_pred and mem_meas else None}
+            rows.append(row)
+            print(f"  {entry['name'][:34]:34s} {entry.get('dtype', ''):5s} t={run['threads']} measured "
+                  f"{measured:9.3f} ms predicted {predicted:9.3f} ({pct(row['latency_err'])}, {row['method']})  "
+                  f"memory {mem_meas or 0:7.1f} MB predicted {row['predicted_mb'] or 0:7.1f} "
+                  f"({pct(row['memory_err'])})", flush=True)
 
-    from edgebench.controller import zoo
+    print()
+    print("| runtime | dtype | threads | models | latency ±5% | ±10% | ±20% | median | worst | memory ±10% | ±20% "
+          "| median | worst |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    summary = []
+    cells: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        cells[(*group({"format": r["format"], "dtype": r["dtype"]}), r["threads"])].append(r)
+    for (runtime, dtype, t), items in sorted(cells.items()):
+        lat, mem = summarize(items, "latency_err"), summarize(items, "memory_err")
+        summary.append({"runtime": runtime, "dtype": dtype, "threads": t, "latency": lat, "memory": mem})
 
-    path = str(zoo.resolve("zoo:resnet50"))  # built once; building is not part of predict's time
-    seconds, macs = time_predict(path, cal.profile)
-    print(f"\npredict zoo:resnet50 (read + count + roofline, in-process, median of 3): {seconds * 1e3:.0f} ms, "
-          f"{macs / 1e9:.3f} GMACs (conv+linear)")
-    other = time_onnx_tool(path)
-    if isinstance(other, str):
-        print(f"onnx-tool: skipped: {other}")
-    else:
-        ot_s, ot_macs, ot_params = other
-        print(f"onnx-tool profile of the same file (median of 3): {ot_s * 1e3:.0f} ms, {ot_macs / 1e9:.3f} GMACs "
-              f"(its MACs include element-wise ops: BN, ReLU, adds), {ot_params:,} params")
-    if tmp is not None:
-        tmp.cleanup()
+        def share(s: dict, k: str) -> str:
+            return f"{s[k]}/{s['n']} ({s[k] / s['n'] * 100:.0f}%)" if s.get("n") else "-"
+
+        print(f"| {runtime} | {dtype} | {t} | {len(items)} | {share(lat, 'w5')} | {share(lat, 'w10')} | "
+              f"{share(lat, 'w20')} | {lat.get('median', 0) * 100:.1f}% | {lat.get('worst', 0) * 100:.0f}% | "
+              f"{share(mem, 'w10')} | {share(mem, 'w20')} | {mem.get('median', 0) * 100:.1f}% | "
+              f"{mem.get('worst', 0) * 100:.0f}% |")
+    overall = summarize(rows, "latency_err")
+    if overall.get("n"):
+        print(f"\nall: {overall['w10']}/{overall['n']} within ±10% latency, {overall['w20']}/{overall['n']} within "
+              f"±20%; calibration {calibrate_s or 0:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "summary": summary, "calibrate_s": calibrate_s,
+                                         "excluded": [e["name"] for e in excluded]}, indent=2))
     return 0
 
 

@@ -58,7 +58,7 @@ def bench_table(records: Sequence[RunRecord]) -> str:
              for r in records if r.throttled]
     devices = {(r.predicted["device"], r.predicted["source"]) for r in records if r.predicted}
     for device, source in sorted(devices):
-        notes.append(f"predicted with device profile {device} ({source}); err % = (predicted - measured) / measured")
+        notes.append(f"predicted with device profile {device} ({source}); err % = (predicted - measured) / measured, latency against the p50 of the timed runs, memory against the peak RSS")
     for r in records:
         if r.predicted and r.predicted.get("error"):
             notes.append(f"! {r.model.name} threads={r.threads}: no prediction: {r.predicted['error']}")
