@@ -31,6 +31,10 @@ TERMINAL_STATES = frozenset(
 )
 
 
+# A result travels in one gRPC message (the agent sends at most 64 MiB): over this, the raw samples are dropped.
+MAX_RESULT_BYTES = 60 << 20
+
+
 class QueueFull(Exception):
     pass
 
@@ -329,11 +333,22 @@ class JobManager:
                     self._finish(job, pb.JobResult(
                         state=pb.JOB_STATE_FAILED, error=f"agent error: {type(exc).__name__}: {exc}"))
 
+    def _model_paths(self, spec: pb.JobSpec) -> tuple[list[Path], str]:
+        """The cached file of the job's model, or of each batch item; or why one is missing."""
+        shas = [item.model_sha256 for item in spec.batch] if spec.batch else [spec.model_sha256]
+        paths: dict[str, Path] = {}
+        for sha in shas:
+            if sha not in paths:
+                stored = self.models.get(sha)
+                if stored is None:
+                    return [], f"model {sha} is no longer in the agent's cache"
+                paths[sha] = stored.path
+        return [paths[sha] for sha in shas], ""
+
     def _execute(self, job: Job) -> pb.JobResult:
-        stored = self.models.get(job.spec.model_sha256)
-        if stored is None:
-            return pb.JobResult(state=pb.JOB_STATE_FAILED,
-                                error=f"model {job.spec.model_sha256} is no longer in the agent's cache")
+        model_paths, missing = self._model_paths(job.spec)
+        if missing:
+            return pb.JobResult(state=pb.JOB_STATE_FAILED, error=missing)
         started = time.time()
         timeout_s = job.spec.timeout_s or self.limits.default_timeout_s
 
@@ -341,6 +356,7 @@ class JobManager:
             progress = pb.Progress(
                 phase=str(line.get("phase", "")), done=int(line.get("done", 0)), total=int(line.get("total", 0)),
                 elapsed_s=float(line.get("elapsed_s", 0.0)), message=str(line.get("message", "")),
+                batch_done=int(line.get("batch_done", 0)), batch_total=int(line.get("batch_total", 0)),
             )
             with self._cond:
                 self._set_event(job, pb.JobEvent(job_id=job.job_id, state=job.state, progress=progress))
@@ -355,7 +371,7 @@ class JobManager:
                 hook(job, result)
             return result
         with self._cond:
-            job.run = WorkerRun(self.jobs_dir / job.job_id, job.spec, stored.path, on_progress,
+            job.run = WorkerRun(self.jobs_dir / job.job_id, job.spec, model_paths, on_progress,
                                 self.limits.worker_memory_bytes)
         outcome = job.run.wait(timeout_s)
         if outcome.timed_out:
@@ -374,6 +390,9 @@ class JobManager:
                 error=describe_exit(outcome.exit_code) + (f" ({detail})" if detail else "")
                 + " before it reported a result: the runtime crashed or ran out of memory",
             )
+        if job.spec.batch:
+            complete_batch(result, job.spec, outcome.batch)
+        fit_in_a_message(result)
         result.worker_exit_code = outcome.exit_code
         result.started_unix_s = started
         result.warnings.extend(job.extra_warnings)
@@ -385,3 +404,42 @@ class JobManager:
         if self._stopping and not job.cancel_requested:
             return pb.JobResult(state=pb.JOB_STATE_INTERRUPTED, error="the agent shut down while this job ran")
         return pb.JobResult(state=pb.JOB_STATE_CANCELLED, error="cancelled while running")
+
+
+def complete_batch(result: pb.JobResult, spec: pb.JobSpec, done: list[pb.BatchResult]) -> None:
+    """One BatchResult per item of the spec, in order: the items the worker sent, then the one it stopped in
+    (crash, timeout, cancel) and those it never reached, each saying so. A crash fails the job, and keeps the
+    items measured before it."""
+    result.ClearField("batch")
+    result.batch.extend(done[: len(spec.batch)])
+    at = len(result.batch)
+    if at == len(spec.batch):
+        return
+    if result.state == pb.JOB_STATE_SUCCEEDED:  # the worker said it finished, yet items are missing
+        result.state = pb.JOB_STATE_FAILED
+        result.error = f"the worker's batch ended after {at} of {len(spec.batch)} items"
+    how = {pb.JOB_STATE_TIMED_OUT: "the job's timeout struck", pb.JOB_STATE_CANCELLED: "the job was cancelled",
+           pb.JOB_STATE_INTERRUPTED: "the agent shut down"}.get(result.state, result.error)
+    name = spec.batch[at].model_name or spec.batch[at].model_sha256
+    for index in range(at, len(spec.batch)):
+        item = spec.batch[index]
+        error = (f"{how} while this item ran (batch item {index})" if index == at
+                 else f"not run: the batch stopped in item {at} ({name})")
+        result.batch.add(model_sha256=item.model_sha256, model_name=item.model_name, state=result.state,
+                         error=error)
+    result.error = (f"batch item {at} ({name}): {result.error}; the {at} items before it are kept, "
+                    f"{len(spec.batch) - at - 1} were not run")
+
+
+def fit_in_a_message(result: pb.JobResult, limit: int = MAX_RESULT_BYTES) -> None:
+    """Drop the raw per-inference samples (never the statistics over them) when the result would be too large
+    to send: a result that cannot be sent would be lost."""
+    size = result.ByteSize()
+    if size <= limit:
+        return
+    dropped = len(result.samples_ns) + sum(len(item.samples_ns) for item in result.batch)
+    result.ClearField("samples_ns")
+    for item in result.batch:
+        item.ClearField("samples_ns")
+    result.warnings.append(f"the result was {size} bytes, over the {limit}-byte message limit: its {dropped} raw "
+                           "samples were dropped (the latency statistics over them are kept)")

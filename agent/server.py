@@ -29,6 +29,8 @@ MAX_INPUT_ELEMENTS = 1 << 31
 MAX_TEXT_FIELD = 4096  # names, providers, paths, ids: anything longer is a bug or an attack, not a model
 MAX_SPEC_ITEMS = 1024  # delegate options, input shapes, input arrays
 MAX_INPUT_RANK = 64
+MAX_BATCH_ITEMS = 4096  # a kernel suite is hundreds; more is a mistake, and a result must fit one message
+GRAPH_OPTIMIZATION_LEVELS = ("", "disable", "basic", "extended", "layout", "all")
 
 
 @dataclass
@@ -133,9 +135,9 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         problem = self._check_spec(request)
         if problem:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
-        if self.models.get(request.model_sha256) is None:
-            context.abort(grpc.StatusCode.NOT_FOUND,
-                          f"model {request.model_sha256} is not on this agent: upload it first")
+        missing = self._missing_model(request)
+        if missing:
+            context.abort(grpc.StatusCode.NOT_FOUND, missing)
         try:
             job, position = self.jobs.submit(request)
         except QueueFull as exc:
@@ -144,14 +146,32 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"cannot record the job on the agent: {exc}")
         return pb.JobHandle(job_id=job.job_id, queue_position=position)
 
+    def _missing_model(self, spec: pb.JobSpec) -> str:
+        if not spec.batch:
+            if self.models.get(spec.model_sha256) is None:
+                return f"model {spec.model_sha256} is not on this agent: upload it first"
+            return ""
+        seen: set[str] = set()
+        for index, item in enumerate(spec.batch):
+            if item.model_sha256 in seen:
+                continue
+            if self.models.get(item.model_sha256) is None:
+                return f"batch item {index}: model {item.model_sha256} is not on this agent: upload it first"
+            seen.add(item.model_sha256)
+        return ""
+
     def _check_spec(self, spec: pb.JobSpec) -> str:
-        problem = _oversized_field(spec)
+        problem = _oversized_field(spec) or _check_batch(spec)
         if problem:
             return problem
-        try:
-            check_sha256(spec.model_sha256)
-        except UploadError as exc:
-            return str(exc)
+        if not spec.batch:
+            try:
+                check_sha256(spec.model_sha256)
+            except UploadError as exc:
+                return str(exc)
+        if spec.graph_optimization_level not in GRAPH_OPTIMIZATION_LEVELS:
+            return (f"graph_optimization_level {spec.graph_optimization_level[:80]!r} is not one of "
+                    f"{', '.join(repr(level) for level in GRAPH_OPTIMIZATION_LEVELS)}")
         if spec.runtime not in pb.Runtime.values():
             return f"unknown runtime {spec.runtime}"
         if spec.threads > MAX_THREADS_PER_JOB:
@@ -166,15 +186,11 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             return "cooldown_to_c and cooldown_timeout_s must be non-negative (cooldown at most 3600 s)"
         if spec.timeout_s > self.jobs.limits.max_timeout_s:
             return f"timeout_s is over the agent's maximum of {self.jobs.limits.max_timeout_s:g} s"
-        for shape in spec.input_shapes:
-            elements = 1
-            for d in shape.dims:
-                if d <= 0:
-                    return f"input {shape.name!r}: every dim must be positive"
-                elements *= d
-            if elements > MAX_INPUT_ELEMENTS:
-                return f"input {shape.name!r}: {elements} elements is absurd (limit {MAX_INPUT_ELEMENTS})"
-        return ""
+        for index, item in enumerate(spec.batch):
+            problem = _check_shapes(item.input_shapes)
+            if problem:
+                return f"batch item {index}: {problem}"
+        return _check_shapes(spec.input_shapes)
 
     def Watch(self, request: pb.WatchRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
         try:
@@ -201,17 +217,53 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
 
 
+def _check_shapes(shapes) -> str:
+    for shape in shapes:
+        elements = 1
+        for d in shape.dims:
+            if d <= 0:
+                return f"input {shape.name!r}: every dim must be positive"
+            elements *= d
+        if elements > MAX_INPUT_ELEMENTS:
+            return f"input {shape.name!r}: {elements} elements is absurd (limit {MAX_INPUT_ELEMENTS})"
+    return ""
+
+
+def _check_batch(spec: pb.JobSpec) -> str:
+    """A batch names every model in its items; the job-level per-model fields would be ambiguous."""
+    if not spec.batch:
+        return ""
+    if len(spec.batch) > MAX_BATCH_ITEMS:
+        return f"the batch has {len(spec.batch)} items; at most {MAX_BATCH_ITEMS} per job"
+    for what, present in (("model_sha256", bool(spec.model_sha256)), ("input_shapes", bool(spec.input_shapes)),
+                          ("inputs", bool(spec.inputs)), ("profile_ops", spec.profile_ops),
+                          ("return_optimized_model", spec.return_optimized_model)):
+        if present:
+            return f"a batch job sets {what} per batch item, not on the job: leave JobSpec.{what} unset"
+    for index, item in enumerate(spec.batch):
+        try:
+            check_sha256(item.model_sha256)
+        except UploadError as exc:
+            return f"batch item {index}: {exc}"
+    return ""
+
+
 def _oversized_field(spec: pb.JobSpec) -> str:
     texts = [("model_name", spec.model_name), ("execution_provider", spec.execution_provider),
-             ("delegate_path", spec.delegate_path), ("client_id", spec.client_id)]
+             ("delegate_path", spec.delegate_path), ("client_id", spec.client_id),
+             ("graph_optimization_level", spec.graph_optimization_level)]
     texts += [("delegate option", k + v) for k, v in spec.delegate_options.items()]
-    texts += [("input name", i.name) for i in [*spec.input_shapes, *spec.inputs]]
+    shapes = [*spec.input_shapes, *(s for item in spec.batch for s in item.input_shapes)]
+    texts += [("input name", i.name) for i in [*shapes, *spec.inputs]]
+    texts += [("batch model_name", item.model_name) for item in spec.batch]
     for what, text in texts:
         if len(text) > MAX_TEXT_FIELD:
             return f"{what} is {len(text)} characters long (limit {MAX_TEXT_FIELD})"
-    if max(len(spec.delegate_options), len(spec.input_shapes), len(spec.inputs)) > MAX_SPEC_ITEMS:
+    counts = [len(spec.delegate_options), len(spec.input_shapes), len(spec.inputs),
+              *(len(item.input_shapes) for item in spec.batch)]
+    if max(counts) > MAX_SPEC_ITEMS:
         return f"at most {MAX_SPEC_ITEMS} delegate options, input shapes and input arrays each"
-    for shape in spec.input_shapes:
+    for shape in shapes:
         if len(shape.dims) > MAX_INPUT_RANK:
             return f"input {shape.name!r}: rank {len(shape.dims)} is over the limit of {MAX_INPUT_RANK}"
     return ""

@@ -1,10 +1,11 @@
-"""The worker: a child process of the agent that loads one model and runs the timed loop.
+"""The worker: a child process of the agent that loads a model (or a batch of them) and runs the timed loop.
 
-    python -m agent.worker JOB_DIR
+    python -m edgebench.agent.worker JOB_DIR
 
-Reads the JobSpec and the model path from JOB_DIR, prints progress as JSON lines on
-stdout, and writes its JobResult there atomically. A runtime crash kills this process,
-never the agent. Everything the per-inference figure includes is the runtime's invoke() and nothing else.
+Reads the JobSpec and the model path(s) from JOB_DIR and reports to the agent over its stdout pipe in frames
+(agent/worker_channel.py): progress, each finished batch item at once, and its JobResult, which it also writes
+to JOB_DIR atomically. A runtime crash kills this process, never the agent, and loses no item already sent.
+Everything the per-inference figure includes is the runtime's invoke() and nothing else.
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import json
 import os
 import sys
 import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from edgebench.v1 import agent_pb2 as pb
@@ -22,9 +25,11 @@ from .model_format import TFLITE, sniff_file
 from .procmem import read_proc_memory, reset_peak_rss
 from .runtimes import LoadOptions, ModelError, get_runtime
 from .stats import summarize_latency
+from .worker_channel import BATCH_ITEM, PROGRESS, ChannelWriter
 
 PROGRESS_INTERVAL_NS = 200_000_000  # five progress lines a second at most: printing is outside the timed call
 EXIT_MODEL_ERROR = 3
+OPTIMIZED_GRAPH_FILE = "optimized.onnx"
 
 
 def monotonic_ns() -> int:
@@ -37,61 +42,100 @@ def runtime_name(spec: pb.JobSpec, model_path: str) -> str:
         return "onnxruntime"
     if spec.runtime == pb.RUNTIME_TFLITE:
         return "tflite"
-    return "tflite" if sniff_file(model_path).format == TFLITE else "onnxruntime"
+    try:
+        return "tflite" if sniff_file(model_path).format == TFLITE else "onnxruntime"
+    except OSError as exc:
+        raise ModelError(f"cannot read the cached model: {exc.strerror or exc}") from None
 
 
 class ProgressWriter:
-    def __init__(self, stream=sys.stdout) -> None:
-        self._stream = stream
+    """Progress frames to the agent; inside a batch they carry the item count too."""
+
+    def __init__(self, channel: ChannelWriter) -> None:
+        self.channel = channel
         self._start = time.monotonic()
+        self.batch_done = 0
+        self.batch_total = 0
 
     def emit(self, phase: str, done: int = 0, total: int = 0, message: str = "") -> None:
         line = {"phase": phase, "done": done, "total": total,
                 "elapsed_s": round(time.monotonic() - self._start, 3), "message": message}
-        self._stream.write(json.dumps(line) + "\n")
-        self._stream.flush()
+        if self.batch_total:
+            line.update(batch_done=self.batch_done, batch_total=self.batch_total)
+        self.channel.send_json(PROGRESS, line)
 
 
-def run_job(spec: pb.JobSpec, model_path: str, job_dir: Path, progress: ProgressWriter) -> pb.JobResult:
-    result = pb.JobResult()
-    name = runtime_name(spec, model_path)
-    result.runtime = name
-    result.threads = spec.threads
-    result.warmup_runs = spec.warmup_runs
-    result.execution_provider_requested = spec.execution_provider
+@dataclass
+class ModelRequest:
+    """One model to measure: the job's own, or one batch item."""
 
+    model_path: str
+    input_shapes: list[pb.InputShape]
+    inputs: list[pb.InputData]
+    profile_ops: bool
+    return_optimized_model: bool
+    work_dir: Path
+    tag: str  # names this model's files in the job dir (profiles, optimized graph)
+    fresh_peak: bool  # reset VmHWM before the load: in a batch, earlier items must not count
+
+
+def measure_into(out: pb.JobResult | pb.BatchResult, req: ModelRequest, spec: pb.JobSpec,
+                 progress: ProgressWriter) -> None:
+    """Load one model and run the timed loop, filling the fields JobResult and BatchResult share."""
+    name = runtime_name(spec, req.model_path)
+    out.runtime = name
+    out.execution_provider_requested = spec.execution_provider
     progress.emit("loading", message=f"loading with {name}")
     runtime = get_runtime(name)
-    result.runtime_version = runtime.version()
+    out.runtime_version = runtime.version()
     options = LoadOptions(
         threads=spec.threads,
         execution_provider=spec.execution_provider,
         delegate_path=spec.delegate_path,
         delegate_options=dict(spec.delegate_options),
-        profile_ops=spec.profile_ops,
-        profile_dir=str(job_dir),
+        profile_ops=req.profile_ops,
+        profile_dir=str(req.work_dir),
+        profile_prefix=f"ort_profile_{req.tag}",
+        graph_optimization_level=spec.graph_optimization_level,
     )
+    if spec.graph_optimization_level and name != "onnxruntime":
+        out.warnings.append(f"graph_optimization_level applies to onnxruntime only; {name} ignored it")
+    fresh_peak = req.fresh_peak
+    if req.return_optimized_model:
+        # Its own session, before the measured one and outside every timed figure: load_ms stays honest.
+        graph = runtime.write_optimized_graph(req.model_path, options,
+                                              str(req.work_dir / f"{req.tag}.{OPTIMIZED_GRAPH_FILE}"))
+        if graph is None:
+            out.warnings.append(f"{name} has no runtime-optimized graph to return (LiteRT applies its delegate "
+                                "at load and writes no graph)")
+        else:
+            out.optimized_model = graph
+            fresh_peak = True  # what that session allocated must not count as this load's peak
+    if fresh_peak and not reset_peak_rss():
+        out.warnings.append("could not reset VmHWM before load: the load peak includes what ran before it")
+    out.rss_before_load_kib = read_proc_memory().rss_kib or 0
     load_start = time.perf_counter_ns()
-    model = runtime.load(model_path, options)
-    result.execution_provider_requested = model.provider_requested
-    overrides = {s.name: list(s.dims) for s in spec.input_shapes}
-    files = {i.name: i.npy for i in spec.inputs}
+    model = runtime.load(req.model_path, options)
+    out.execution_provider_requested = model.provider_requested
+    overrides = {s.name: list(s.dims) for s in req.input_shapes}
+    files = {i.name: i.npy for i in req.inputs}
     feeds, resolved, warnings = build_feeds(model.inputs, overrides, files, spec.input_seed)
     model.resize_inputs({r.spec.name: r.shape for r in resolved})
     model.bind_inputs(feeds)
-    result.load_ms = (time.perf_counter_ns() - load_start) / 1e6
-    result.warnings.extend(model.warnings + warnings)
+    out.load_ms = (time.perf_counter_ns() - load_start) / 1e6
+    out.warnings.extend(model.warnings + warnings)
     after_load = read_proc_memory()
-    result.rss_after_load_kib = after_load.rss_kib or 0
-    result.peak_rss_load_kib = after_load.hwm_kib or 0
+    out.rss_after_load_kib = after_load.rss_kib or 0
+    out.peak_rss_load_kib = after_load.hwm_kib or 0
     for r in resolved:
-        result.inputs.add(name=r.spec.name, dtype=r.spec.dtype, shape=r.shape)
+        out.inputs.add(name=r.spec.name, dtype=r.spec.dtype, shape=r.shape)
 
     t0 = time.perf_counter_ns()
     model.invoke()
-    result.first_inference_ms = (time.perf_counter_ns() - t0) / 1e6
-    for out in model.output_specs():
-        result.outputs.add(name=out.name, dtype=out.dtype, shape=[d if isinstance(d, int) else -1 for d in out.shape])
+    out.first_inference_ms = (time.perf_counter_ns() - t0) / 1e6
+    for spec_out in model.output_specs():
+        out.outputs.add(name=spec_out.name, dtype=spec_out.dtype,
+                        shape=[d if isinstance(d, int) else -1 for d in spec_out.shape])
 
     for i in range(spec.warmup_runs):
         if i % 10 == 0:
@@ -99,29 +143,87 @@ def run_job(spec: pb.JobSpec, model_path: str, job_dir: Path, progress: Progress
         model.invoke()
 
     steady_hwm_known = reset_peak_rss()
-    samples = _timed_loop(model, spec.runs, spec.min_duration_s, progress, result)
+    samples = _timed_loop(model, spec.runs, spec.min_duration_s, progress, out)
     progress.emit("finishing", len(samples), len(samples))
     end_mem = read_proc_memory()
-    result.peak_rss_kib = max(end_mem.hwm_kib or 0, result.peak_rss_load_kib)
+    out.peak_rss_kib = max(end_mem.hwm_kib or 0, out.peak_rss_load_kib)
     if steady_hwm_known and end_mem.hwm_kib:
-        result.peak_rss_steady_kib = end_mem.hwm_kib
+        out.peak_rss_steady_kib = end_mem.hwm_kib
     else:
-        result.warnings.append("could not reset VmHWM after load: peak RSS includes the load phase only as a whole")
-    result.samples_ns.extend(samples)
-    stats = summarize_latency(samples, result.window_end_ns - result.window_start_ns)
-    result.latency.CopyFrom(pb.LatencyStats(**vars(stats)))
-    result.providers_used.extend(model.providers_used())
-    if spec.profile_ops:
-        result.warnings.append("per-op profiling was on: latency includes the profiler's overhead")
+        out.warnings.append("could not reset VmHWM after load: peak RSS includes the load phase only as a whole")
+    out.samples_ns.extend(samples)
+    stats = summarize_latency(samples, out.window_end_ns - out.window_start_ns)
+    out.latency.CopyFrom(pb.LatencyStats(**vars(stats)))
+    out.providers_used.extend(model.providers_used())
+    if req.profile_ops:
+        out.warnings.append("per-op profiling was on: latency includes the profiler's overhead")
         for op in model.op_profile():
-            result.op_profile.add(node_name=op.node_name, op_type=op.op_type, provider=op.provider,
-                                  mean_us=op.mean_us, count=op.count)
+            out.op_profile.add(node_name=op.node_name, op_type=op.op_type, provider=op.provider,
+                               mean_us=op.mean_us, count=op.count)
     model.close()
+    out.state = pb.JOB_STATE_SUCCEEDED
+
+
+def run_job(spec: pb.JobSpec, model_path: str, job_dir: Path, progress: ProgressWriter) -> pb.JobResult:
+    result = pb.JobResult(threads=spec.threads, warmup_runs=spec.warmup_runs)
+    req = ModelRequest(model_path, list(spec.input_shapes), list(spec.inputs), spec.profile_ops,
+                       spec.return_optimized_model, job_dir, "job", fresh_peak=False)
+    measure_into(result, req, spec, progress)
+    return result
+
+
+def run_batch(spec: pb.JobSpec, model_paths: list[str], job_dir: Path, progress: ProgressWriter) -> pb.JobResult:
+    """Every item in turn, each sent to the agent as soon as it is done; one item's error is that item's only."""
+    result = pb.JobResult(threads=spec.threads, warmup_runs=spec.warmup_runs,
+                          execution_provider_requested=spec.execution_provider)
+    progress.batch_total = len(spec.batch)
+    runtimes: set[tuple[str, str]] = set()
+    failed = 0
+    for index, (item, path) in enumerate(zip(spec.batch, model_paths, strict=True)):
+        progress.batch_done = index
+        out = pb.BatchResult(model_sha256=item.model_sha256, model_name=item.model_name)
+        req = ModelRequest(path, list(item.input_shapes), [], item.profile_ops, item.return_optimized_model,
+                           job_dir, f"item{index}", fresh_peak=True)
+        try:
+            measure_into(out, req, spec, progress)
+        except Exception as exc:  # this item only: the batch goes on with the next
+            if not isinstance(exc, ModelError):
+                traceback.print_exc()
+            out.state = pb.JOB_STATE_FAILED
+            out.error = _error_text(exc)
+            failed += 1
+        if out.runtime:
+            runtimes.add((out.runtime, out.runtime_version))
+        if out.window_end_ns:
+            result.window_start_ns = result.window_start_ns or out.window_start_ns
+            result.window_end_ns = out.window_end_ns
+        result.peak_rss_kib = max(result.peak_rss_kib, out.peak_rss_kib)
+        progress.channel.send(BATCH_ITEM, out.SerializeToString())
+    progress.batch_done = len(spec.batch)
+    progress.emit("finishing", message=f"{len(spec.batch) - failed} of {len(spec.batch)} batch items measured")
+    names = sorted(runtimes)
+    if len(names) == 1:
+        result.runtime, result.runtime_version = names[0]
+    elif names:
+        result.runtime = "mixed"  # each item says which runtime ran it
+    if failed:
+        result.warnings.append(f"{failed} of {len(spec.batch)} batch items failed; each says why")
     result.state = pb.JOB_STATE_SUCCEEDED
     return result
 
 
-def _timed_loop(model, runs: int, min_duration_s: float, progress: ProgressWriter, result: pb.JobResult) -> list[int]:
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, ModelError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "the worker ran out of memory (worker memory limit?)"
+    if isinstance(exc, ImportError):
+        return f"runtime not installed on this board: {exc}"
+    return f"worker error: {type(exc).__name__}: {exc}"
+
+
+def _timed_loop(model, runs: int, min_duration_s: float, progress: ProgressWriter,
+                result: pb.JobResult | pb.BatchResult) -> list[int]:
     """Run at least `runs` inferences and for at least `min_duration_s` (benchmark_model's rule)."""
     if runs <= 0 and min_duration_s <= 0:
         runs = 1
@@ -167,33 +269,28 @@ def main(argv: list[str] | None = None) -> int:
     die_with_parent()
     if os.getppid() != parent:  # the agent died before prctl took effect
         return 1
+    # The pipe to the agent is ours alone: whatever a runtime prints to stdout goes to the stderr log instead.
+    channel = ChannelWriter(os.fdopen(os.dup(1), "wb"))
+    os.dup2(2, 1)
     job_dir = Path(argv[0])
     spec = pb.JobSpec.FromString((job_dir / SPEC_FILE).read_bytes())
     config = json.loads((job_dir / WORKER_CONFIG_FILE).read_text())
-    model_path = config["model_path"]
     limit = int(config.get("memory_limit_bytes") or 0)
     if limit:  # before any runtime is imported or model loaded: address space, as --worker-memory-mb says
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    progress = ProgressWriter()
+    progress = ProgressWriter(channel)
     exit_code = 0
     try:
-        result = run_job(spec, model_path, job_dir, progress)
-    except ModelError as exc:
-        result = pb.JobResult(state=pb.JOB_STATE_FAILED, error=str(exc))
-        exit_code = EXIT_MODEL_ERROR
-    except MemoryError:
-        result = pb.JobResult(state=pb.JOB_STATE_FAILED, error="the worker ran out of memory (worker memory limit?)")
-        exit_code = EXIT_MODEL_ERROR
-    except ImportError as exc:
-        result = pb.JobResult(state=pb.JOB_STATE_FAILED, error=f"runtime not installed on this board: {exc}")
-        exit_code = EXIT_MODEL_ERROR
-    except Exception as exc:  # a bug or an unexpected runtime error: say what it was, keep the traceback
-        import traceback
-
-        traceback.print_exc()
-        result = pb.JobResult(state=pb.JOB_STATE_FAILED, error=f"worker error: {type(exc).__name__}: {exc}")
+        if spec.batch:
+            result = run_batch(spec, list(config["model_paths"]), job_dir, progress)
+        else:
+            result = run_job(spec, config["model_path"], job_dir, progress)
+    except Exception as exc:  # the one answer of this process: say what it was
+        if not isinstance(exc, (ModelError, MemoryError, ImportError)):
+            traceback.print_exc()  # a bug or an unexpected runtime error: keep the traceback
+        result = pb.JobResult(state=pb.JOB_STATE_FAILED, error=_error_text(exc))
         exit_code = EXIT_MODEL_ERROR
     tmp = job_dir / (WORKER_RESULT_FILE + ".tmp")
     tmp.write_bytes(result.SerializeToString())

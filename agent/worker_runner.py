@@ -8,12 +8,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from google.protobuf.message import DecodeError
 
 from edgebench.v1 import agent_pb2 as pb
 
 from .job_files import WORKER_CONFIG_FILE, WORKER_RESULT_FILE, WORKER_STDERR_FILE
+from .worker_channel import BATCH_ITEM, PROGRESS, read_frames
 
 STDERR_TAIL_BYTES = 4096
 
@@ -25,6 +28,7 @@ class WorkerOutcome:
     timed_out: bool
     cancelled: bool
     stderr_tail: str
+    batch: list[pb.BatchResult] = field(default_factory=list)  # batch items the worker finished, in order
 
 
 class WorkerRun:
@@ -34,17 +38,23 @@ class WorkerRun:
         self,
         job_dir: Path,
         spec: pb.JobSpec,
-        model_path: Path,
+        model_paths: list[Path],
         on_progress: Callable[[dict], None],
         memory_limit_bytes: int = 0,
     ) -> None:
+        """`model_paths`: the job's model, or one per batch item (spec.batch)."""
         self.job_dir = job_dir
         self._on_progress = on_progress
         self._cancelled = threading.Event()
+        self.batch: list[pb.BatchResult] = []
+        config: dict = {"memory_limit_bytes": memory_limit_bytes}
+        if spec.batch:
+            config["model_paths"] = [str(p) for p in model_paths]
+        else:
+            config["model_path"] = str(model_paths[0])
         # The worker applies the memory limit to itself: a preexec_fn would run in a fork of this
         # multi-threaded process, where gRPC's fork handlers can abort the child before it execs.
-        (job_dir / WORKER_CONFIG_FILE).write_text(json.dumps({"model_path": str(model_path),
-                                                              "memory_limit_bytes": memory_limit_bytes}))
+        (job_dir / WORKER_CONFIG_FILE).write_text(json.dumps(config))
         (job_dir / WORKER_RESULT_FILE).unlink(missing_ok=True)
         self._stderr = open(job_dir / WORKER_STDERR_FILE, "wb")
         env = dict(os.environ)
@@ -68,13 +78,24 @@ class WorkerRun:
 
     def _read_progress(self) -> None:
         assert self.process.stdout is not None
-        for raw in self.process.stdout:
+        for kind, payload in read_frames(self.process.stdout):
+            if kind == BATCH_ITEM:
+                try:
+                    self.batch.append(pb.BatchResult.FromString(payload))
+                except DecodeError:
+                    continue
+                continue
+            if kind != PROGRESS:
+                continue
             try:
-                event = json.loads(raw)
+                event = json.loads(payload)
             except ValueError:
-                continue  # a runtime printing to stdout: not ours
+                continue
             if isinstance(event, dict):
-                self._on_progress(event)
+                try:
+                    self._on_progress(event)
+                except Exception:  # a bad progress line costs that line, never the items after it
+                    continue
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -102,7 +123,8 @@ class WorkerRun:
         result_path = self.job_dir / WORKER_RESULT_FILE
         if not timed_out and not self._cancelled.is_set() and result_path.exists():
             result = pb.JobResult.FromString(result_path.read_bytes())
-        return WorkerOutcome(result, self.process.returncode, timed_out, self._cancelled.is_set(), self._stderr_tail())
+        return WorkerOutcome(result, self.process.returncode, timed_out, self._cancelled.is_set(),
+                             self._stderr_tail(), list(self.batch))
 
     def _stderr_tail(self) -> str:
         try:

@@ -33,6 +33,8 @@ class LoadOptions:
     delegate_options: dict[str, str] = field(default_factory=dict)
     profile_ops: bool = False
     profile_dir: str = ""
+    profile_prefix: str = "ort_profile"  # one per batch item: their profiles never mix
+    graph_optimization_level: str = ""  # onnxruntime: "" (its default), disable, basic, extended, layout, all
 
 
 @dataclass
@@ -89,3 +91,8 @@ class Runtime(ABC):
 
     @abstractmethod
     def load(self, model_path: str, options: LoadOptions) -> LoadedModel: ...
+
+    def write_optimized_graph(self, model_path: str, options: LoadOptions, out_path: str) -> bytes | None:
+        """The graph as this runtime optimizes it for `options` (written at `out_path`), or None where the
+        runtime has no such graph. Called in its own untimed session, before the measured load."""
+        return None

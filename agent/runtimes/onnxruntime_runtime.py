@@ -27,6 +27,17 @@ _SHORT_PROVIDER_NAMES = {
 }
 
 
+# JobSpec.graph_optimization_level -> the name of onnxruntime's GraphOptimizationLevel member ("" is its default).
+OPTIMIZATION_LEVELS = {
+    "disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
+    "layout": "ORT_ENABLE_LAYOUT", "all": "ORT_ENABLE_ALL",
+}
+# The optimized graph's initializers this large or larger go to a side file that is never returned: the graph
+# stays small, and the small constants a reader needs for shapes (Reshape targets, axes) stay inline.
+EXTERNAL_INITIALIZER_MIN_BYTES = 1024
+OPTIMIZED_WEIGHTS_FILE = "optimized.weights"
+
+
 def provider_name(name: str) -> str:
     """Map `cuda` or `CUDAExecutionProvider` to ORT's provider name."""
     if not name:
@@ -57,7 +68,8 @@ class OnnxRuntime(Runtime):
     def available_providers(self) -> list[str]:
         return list(self._ort.get_available_providers())
 
-    def load(self, model_path: str, options: LoadOptions) -> LoadedModel:
+    def _session_options(self, options: LoadOptions) -> tuple[Any, str, list[str]]:
+        """SessionOptions, the requested provider and the provider list: the same for both sessions of a job."""
         ort = self._ort
         requested = provider_name(options.execution_provider)
         available = self.available_providers()
@@ -70,15 +82,49 @@ class OnnxRuntime(Runtime):
         if options.threads:
             so.intra_op_num_threads = options.threads
         so.log_severity_level = 3
+        level = options.graph_optimization_level
+        if level:
+            member = getattr(ort.GraphOptimizationLevel, OPTIMIZATION_LEVELS.get(level, ""), None)
+            if member is None:
+                raise ModelError(f"graph optimization level {level!r} is not known to onnxruntime "
+                                 f"{ort.__version__} (known: {', '.join(OPTIMIZATION_LEVELS)})")
+            so.graph_optimization_level = member
+        providers = [requested] if requested == "CPUExecutionProvider" else [requested, "CPUExecutionProvider"]
+        return so, requested, providers
+
+    def load(self, model_path: str, options: LoadOptions) -> LoadedModel:
+        so, requested, providers = self._session_options(options)
         if options.profile_ops:
             so.enable_profiling = True
-            so.profile_file_prefix = os.path.join(options.profile_dir or ".", "ort_profile")
-        providers = [requested] if requested == "CPUExecutionProvider" else [requested, "CPUExecutionProvider"]
+            so.profile_file_prefix = os.path.join(options.profile_dir or ".", options.profile_prefix)
         try:
-            session = ort.InferenceSession(model_path, sess_options=so, providers=providers)
+            session = self._ort.InferenceSession(model_path, sess_options=so, providers=providers)
         except Exception as exc:  # ORT raises several exception types; all mean "cannot load"
             raise ModelError(f"onnxruntime cannot load the model: {_first_line(exc)}") from exc
         return OnnxLoadedModel(session, requested, options)
+
+    def write_optimized_graph(self, model_path: str, options: LoadOptions, out_path: str) -> bytes | None:
+        so, _, providers = self._session_options(options)
+        so.optimized_model_filepath = out_path
+        # Relative to the graph's directory; the weights file is deleted below, the graph keeps the references.
+        so.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                    OPTIMIZED_WEIGHTS_FILE)
+        so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                    str(EXTERNAL_INITIALIZER_MIN_BYTES))
+        weights = os.path.join(os.path.dirname(out_path), OPTIMIZED_WEIGHTS_FILE)
+        try:
+            session = self._ort.InferenceSession(model_path, sess_options=so, providers=providers)
+            del session  # only its side effect, the written graph, is wanted
+            with open(out_path, "rb") as f:
+                return f.read()
+        except Exception as exc:
+            raise ModelError(f"onnxruntime cannot write the optimized graph: {_first_line(exc)}") from exc
+        finally:
+            for path in (out_path, weights):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
 
 
 def _first_line(exc: BaseException) -> str:
@@ -124,16 +170,23 @@ class OnnxLoadedModel(LoadedModel):
         if not self._options.profile_ops:
             return []
         path = self._session.end_profiling()
-        return _parse_ort_profile(path)
+        pattern = os.path.join(self._options.profile_dir or ".", self._options.profile_prefix + "*.json")
+        try:
+            return _parse_ort_profile(path, pattern)
+        finally:  # a batch of hundreds of profiled items must not fill the job dir
+            for leftover in glob.glob(pattern):
+                os.unlink(leftover)
 
     def close(self) -> None:
         self._session = None
 
 
-def _parse_ort_profile(path: str) -> list[OpTiming]:
-    """Mean kernel time per node from an ORT chrome-trace profile (`*_kernel_time` events)."""
+def _parse_ort_profile(path: str, pattern: str = "") -> list[OpTiming]:
+    """Mean kernel time per node from an ORT chrome-trace profile (`*_kernel_time` events); when `path` is
+    missing, the newest file matching `pattern` (default: any ort_profile*.json beside it)."""
     if not path or not os.path.exists(path):
-        candidates = sorted(glob.glob(os.path.join(os.path.dirname(path or "."), "ort_profile*.json")))
+        pattern = pattern or os.path.join(os.path.dirname(path or "."), "ort_profile*.json")
+        candidates = sorted(glob.glob(pattern))
         if not candidates:
             return []
         path = candidates[-1]

@@ -67,3 +67,19 @@ def slow_matmul(path: Path, n: int = 768) -> Path:
         [w],
     )
     return _save(graph, path)
+
+
+def conv_relu(path: Path, channels: int = 32, size: int = 28) -> Path:
+    """Conv + bias + Relu: onnxruntime fuses it (FusedConv, or an NCHWc Conv on x86) at level extended and up."""
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.standard_normal((channels, channels, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(rng.standard_normal((channels,)).astype(np.float32), "b")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c"], ["y"])],
+        "conv_relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, size, size])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, channels, size, size])],
+        [w, b],
+    )
+    return _save(graph, path)

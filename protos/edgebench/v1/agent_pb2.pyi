@@ -170,7 +170,7 @@ class InputData(_message.Message):
     def __init__(self, name: _Optional[str] = ..., npy: _Optional[bytes] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c", "keep_trace", "no_sampling", "cooldown_timeout_s")
+    __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c", "keep_trace", "no_sampling", "cooldown_timeout_s", "batch", "return_optimized_model", "graph_optimization_level")
     class DelegateOptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -200,6 +200,9 @@ class JobSpec(_message.Message):
     KEEP_TRACE_FIELD_NUMBER: _ClassVar[int]
     NO_SAMPLING_FIELD_NUMBER: _ClassVar[int]
     COOLDOWN_TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    RETURN_OPTIMIZED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_OPTIMIZATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     model_sha256: str
     model_name: str
     runtime: Runtime
@@ -222,7 +225,24 @@ class JobSpec(_message.Message):
     keep_trace: bool
     no_sampling: bool
     cooldown_timeout_s: float
-    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., runtime: _Optional[_Union[Runtime, str]] = ..., execution_provider: _Optional[str] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., runs: _Optional[int] = ..., min_duration_s: _Optional[float] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., input_seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputData, _Mapping]]] = ..., timeout_s: _Optional[float] = ..., profile_ops: _Optional[bool] = ..., delegate_path: _Optional[str] = ..., delegate_options: _Optional[_Mapping[str, str]] = ..., client_id: _Optional[str] = ..., sample_rate_hz: _Optional[float] = ..., idle_baseline_s: _Optional[float] = ..., cooldown_to_c: _Optional[float] = ..., keep_trace: _Optional[bool] = ..., no_sampling: _Optional[bool] = ..., cooldown_timeout_s: _Optional[float] = ...) -> None: ...
+    batch: _containers.RepeatedCompositeFieldContainer[BatchModel]
+    return_optimized_model: bool
+    graph_optimization_level: str
+    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., runtime: _Optional[_Union[Runtime, str]] = ..., execution_provider: _Optional[str] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., runs: _Optional[int] = ..., min_duration_s: _Optional[float] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., input_seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputData, _Mapping]]] = ..., timeout_s: _Optional[float] = ..., profile_ops: _Optional[bool] = ..., delegate_path: _Optional[str] = ..., delegate_options: _Optional[_Mapping[str, str]] = ..., client_id: _Optional[str] = ..., sample_rate_hz: _Optional[float] = ..., idle_baseline_s: _Optional[float] = ..., cooldown_to_c: _Optional[float] = ..., keep_trace: _Optional[bool] = ..., no_sampling: _Optional[bool] = ..., cooldown_timeout_s: _Optional[float] = ..., batch: _Optional[_Iterable[_Union[BatchModel, _Mapping]]] = ..., return_optimized_model: _Optional[bool] = ..., graph_optimization_level: _Optional[str] = ...) -> None: ...
+
+class BatchModel(_message.Message):
+    __slots__ = ("model_sha256", "model_name", "input_shapes", "profile_ops", "return_optimized_model")
+    MODEL_SHA256_FIELD_NUMBER: _ClassVar[int]
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SHAPES_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_OPS_FIELD_NUMBER: _ClassVar[int]
+    RETURN_OPTIMIZED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    model_sha256: str
+    model_name: str
+    input_shapes: _containers.RepeatedCompositeFieldContainer[InputShape]
+    profile_ops: bool
+    return_optimized_model: bool
+    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., profile_ops: _Optional[bool] = ..., return_optimized_model: _Optional[bool] = ...) -> None: ...
 
 class JobHandle(_message.Message):
     __slots__ = ("job_id", "queue_position")
@@ -269,20 +289,24 @@ class WatchRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("phase", "done", "total", "elapsed_s", "message", "queue_position")
+    __slots__ = ("phase", "done", "total", "elapsed_s", "message", "queue_position", "batch_done", "batch_total")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_S_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     QUEUE_POSITION_FIELD_NUMBER: _ClassVar[int]
+    BATCH_DONE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_TOTAL_FIELD_NUMBER: _ClassVar[int]
     phase: str
     done: int
     total: int
     elapsed_s: float
     message: str
     queue_position: int
-    def __init__(self, phase: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., elapsed_s: _Optional[float] = ..., message: _Optional[str] = ..., queue_position: _Optional[int] = ...) -> None: ...
+    batch_done: int
+    batch_total: int
+    def __init__(self, phase: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., elapsed_s: _Optional[float] = ..., message: _Optional[str] = ..., queue_position: _Optional[int] = ..., batch_done: _Optional[int] = ..., batch_total: _Optional[int] = ...) -> None: ...
 
 class LatencyStats(_message.Message):
     __slots__ = ("min_ms", "mean_ms", "std_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "count", "throughput_ips")
@@ -333,7 +357,7 @@ class OpProfile(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., op_type: _Optional[str] = ..., provider: _Optional[str] = ..., mean_us: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("job_id", "state", "error", "runtime", "runtime_version", "execution_provider_requested", "providers_used", "threads", "warmup_runs", "load_ms", "first_inference_ms", "latency", "samples_ns", "window_start_ns", "window_end_ns", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "inputs", "outputs", "warnings", "model_sha256", "model_name", "spec", "worker_exit_code", "op_profile", "started_unix_s", "finished_unix_s", "agent_version", "peak_rss_steady_kib", "measurement")
+    __slots__ = ("job_id", "state", "error", "runtime", "runtime_version", "execution_provider_requested", "providers_used", "threads", "warmup_runs", "load_ms", "first_inference_ms", "latency", "samples_ns", "window_start_ns", "window_end_ns", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "inputs", "outputs", "warnings", "model_sha256", "model_name", "spec", "worker_exit_code", "op_profile", "started_unix_s", "finished_unix_s", "agent_version", "peak_rss_steady_kib", "measurement", "batch", "optimized_model", "rss_before_load_kib")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -365,6 +389,9 @@ class JobResult(_message.Message):
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     PEAK_RSS_STEADY_KIB_FIELD_NUMBER: _ClassVar[int]
     MEASUREMENT_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    RSS_BEFORE_LOAD_KIB_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: JobState
     error: str
@@ -396,7 +423,62 @@ class JobResult(_message.Message):
     agent_version: str
     peak_rss_steady_kib: int
     measurement: Measurement
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., providers_used: _Optional[_Iterable[str]] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., worker_exit_code: _Optional[int] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., started_unix_s: _Optional[float] = ..., finished_unix_s: _Optional[float] = ..., agent_version: _Optional[str] = ..., peak_rss_steady_kib: _Optional[int] = ..., measurement: _Optional[_Union[Measurement, _Mapping]] = ...) -> None: ...
+    batch: _containers.RepeatedCompositeFieldContainer[BatchResult]
+    optimized_model: bytes
+    rss_before_load_kib: int
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., providers_used: _Optional[_Iterable[str]] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., worker_exit_code: _Optional[int] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., started_unix_s: _Optional[float] = ..., finished_unix_s: _Optional[float] = ..., agent_version: _Optional[str] = ..., peak_rss_steady_kib: _Optional[int] = ..., measurement: _Optional[_Union[Measurement, _Mapping]] = ..., batch: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ..., optimized_model: _Optional[bytes] = ..., rss_before_load_kib: _Optional[int] = ...) -> None: ...
+
+class BatchResult(_message.Message):
+    __slots__ = ("model_sha256", "model_name", "error", "load_ms", "first_inference_ms", "latency", "samples_ns", "op_profile", "inputs", "outputs", "providers_used", "warnings", "optimized_model", "state", "runtime", "runtime_version", "execution_provider_requested", "window_start_ns", "window_end_ns", "rss_before_load_kib", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "peak_rss_steady_kib")
+    MODEL_SHA256_FIELD_NUMBER: _ClassVar[int]
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LOAD_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_INFERENCE_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_NS_FIELD_NUMBER: _ClassVar[int]
+    OP_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    PROVIDERS_USED_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZED_MODEL_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_FIELD_NUMBER: _ClassVar[int]
+    RUNTIME_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_PROVIDER_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_NS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_NS_FIELD_NUMBER: _ClassVar[int]
+    RSS_BEFORE_LOAD_KIB_FIELD_NUMBER: _ClassVar[int]
+    RSS_AFTER_LOAD_KIB_FIELD_NUMBER: _ClassVar[int]
+    PEAK_RSS_LOAD_KIB_FIELD_NUMBER: _ClassVar[int]
+    PEAK_RSS_KIB_FIELD_NUMBER: _ClassVar[int]
+    PEAK_RSS_STEADY_KIB_FIELD_NUMBER: _ClassVar[int]
+    model_sha256: str
+    model_name: str
+    error: str
+    load_ms: float
+    first_inference_ms: float
+    latency: LatencyStats
+    samples_ns: _containers.RepeatedScalarFieldContainer[int]
+    op_profile: _containers.RepeatedCompositeFieldContainer[OpProfile]
+    inputs: _containers.RepeatedCompositeFieldContainer[TensorInfo]
+    outputs: _containers.RepeatedCompositeFieldContainer[TensorInfo]
+    providers_used: _containers.RepeatedScalarFieldContainer[str]
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    optimized_model: bytes
+    state: JobState
+    runtime: str
+    runtime_version: str
+    execution_provider_requested: str
+    window_start_ns: int
+    window_end_ns: int
+    rss_before_load_kib: int
+    rss_after_load_kib: int
+    peak_rss_load_kib: int
+    peak_rss_kib: int
+    peak_rss_steady_kib: int
+    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., error: _Optional[str] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., providers_used: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., optimized_model: _Optional[bytes] = ..., state: _Optional[_Union[JobState, str]] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_before_load_kib: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., peak_rss_steady_kib: _Optional[int] = ...) -> None: ...
 
 class PowerSourceFigures(_message.Message):
     __slots__ = ("sensor", "method", "samples_in_window", "coverage", "avg_w", "peak_w", "energy_j", "reason", "note", "idle_w")
