@@ -17,7 +17,7 @@ from edgebench.v1 import agent_pb2 as pb
 from edgebench.v1 import agent_pb2_grpc
 from tests.e2e.helpers import submit, wait_for_phase
 from tests.e2e.models import slow_matmul
-from tests.reliability.helpers import quiet_agent, sha256_of
+from tests.reliability.helpers import LoggedAgent, quiet_agent, sha256_of, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -261,3 +261,38 @@ def _with_token(path):
     from edgebench.controller.link.targets_config import AgentCredentials
 
     return AgentCredentials(token=path.read_text().strip())
+
+
+def test_refusals_are_logged_at_most_once_per_ten_seconds_with_a_count(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("t" * 32)
+    token.chmod(0o600)
+
+    def refused_lines(agent) -> list[str]:
+        return [line for line in agent.log().splitlines() if "edgebench-agent: refused " in line]
+
+    def describe(channel, presented: str | None) -> None:
+        metadata = [("authorization", f"Bearer {presented}")] if presented else None
+        with pytest.raises(grpc.RpcError) as err:
+            agent_pb2_grpc.AgentStub(channel).Describe(pb.DescribeRequest(), timeout=10, metadata=metadata)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    with LoggedAgent(tmp_path / "state", tmp_path / "agent.log", "--token-file", str(token)) as agent, \
+            grpc.insecure_channel(agent.address) as channel:
+        first = time.monotonic()
+        for _ in range(25):
+            describe(channel, None)
+        wait_until(lambda: refused_lines(agent), 10, "the first refusal's log line")
+        assert refused_lines(agent) == [
+            "edgebench-agent: refused /edgebench.v1.Agent/Describe: no token was presented (1 refused since start)"]
+        # Ten seconds after the first line, the next refusal is logged again, with the count since start.
+        time.sleep(max(0.0, first + 10.3 - time.monotonic()))
+        describe(channel, "w" * 32)
+        for _ in range(4):
+            describe(channel, None)
+        wait_until(lambda: len(refused_lines(agent)) == 2, 10, "the second log line")
+        time.sleep(0.5)
+        lines = refused_lines(agent)
+        assert lines[1] == ("edgebench-agent: refused /edgebench.v1.Agent/Describe: the token is wrong "
+                            "(26 refused since start)"), lines
+        assert len(lines) == 2
