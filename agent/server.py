@@ -257,7 +257,8 @@ def _non_finite_field(message: Message, prefix: str = "") -> str:
 
 
 def _is_repeated(field_desc: FieldDescriptor) -> bool:
-    return bool(field_desc.is_repeated)
+    flag = getattr(field_desc, "is_repeated", None)  # newer protobuf; older ones only have `label`
+    return bool(flag) if flag is not None else field_desc.label == FieldDescriptor.LABEL_REPEATED
 
 
 def _check_shapes(shapes) -> str:
