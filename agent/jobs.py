@@ -22,6 +22,7 @@ from edgebench.v1 import agent_pb2 as pb
 from . import __version__
 from .job_files import META_FILE, RESULT_FILE, SPEC_FILE
 from .job_records import JobRecord, read_record
+from .job_results import complete_batch, fit_in_a_message
 from .model_store import ModelStore
 from .worker_runner import WorkerRun, describe_exit, last_error_line
 
@@ -33,10 +34,6 @@ TERMINAL_STATES = frozenset(
 
 MEMORY_ONLY_WARNING = "the agent could not store this result on disk"
 PERSIST_RETRY_S = 2.0  # how often a result kept in memory is tried on disk again
-
-# A result travels in one gRPC message (the agent sends at most 64 MiB): over this, the raw samples are dropped.
-MAX_RESULT_BYTES = 60 << 20
-
 
 class QueueFull(Exception):
     pass
@@ -474,41 +471,3 @@ class JobManager:
             return pb.JobResult(state=pb.JOB_STATE_INTERRUPTED, error="the agent shut down while this job ran")
         return pb.JobResult(state=pb.JOB_STATE_CANCELLED, error="cancelled while running")
 
-
-def complete_batch(result: pb.JobResult, spec: pb.JobSpec, done: list[pb.BatchResult]) -> None:
-    """One BatchResult per item of the spec, in order: the items the worker sent, then the one it stopped in
-    (crash, timeout, cancel) and those it never reached, each saying so. A crash fails the job, and keeps the
-    items measured before it."""
-    result.ClearField("batch")
-    result.batch.extend(done[: len(spec.batch)])
-    at = len(result.batch)
-    if at == len(spec.batch):
-        return
-    if result.state == pb.JOB_STATE_SUCCEEDED:  # the worker said it finished, yet items are missing
-        result.state = pb.JOB_STATE_FAILED
-        result.error = f"the worker's batch ended after {at} of {len(spec.batch)} items"
-    how = {pb.JOB_STATE_TIMED_OUT: "the job's timeout struck", pb.JOB_STATE_CANCELLED: "the job was cancelled",
-           pb.JOB_STATE_INTERRUPTED: "the agent shut down"}.get(result.state, result.error)
-    name = spec.batch[at].model_name or spec.batch[at].model_sha256
-    for index in range(at, len(spec.batch)):
-        item = spec.batch[index]
-        error = (f"{how} while this item ran (batch item {index})" if index == at
-                 else f"not run: the batch stopped in item {at} ({name})")
-        result.batch.add(model_sha256=item.model_sha256, model_name=item.model_name, state=result.state,
-                         error=error)
-    result.error = (f"batch item {at} ({name}): {result.error}; the {at} items before it are kept, "
-                    f"{len(spec.batch) - at - 1} were not run")
-
-
-def fit_in_a_message(result: pb.JobResult, limit: int = MAX_RESULT_BYTES) -> None:
-    """Drop the raw per-inference samples (never the statistics over them) when the result would be too large
-    to send: a result that cannot be sent would be lost."""
-    size = result.ByteSize()
-    if size <= limit:
-        return
-    dropped = len(result.samples_ns) + sum(len(item.samples_ns) for item in result.batch)
-    result.ClearField("samples_ns")
-    for item in result.batch:
-        item.ClearField("samples_ns")
-    result.warnings.append(f"the result was {size} bytes, over the {limit}-byte message limit: its {dropped} raw "
-                           "samples were dropped (the latency statistics over them are kept)")

@@ -31,7 +31,7 @@ SERVICE_NAME = "edgebench.v1.Agent"
 # upload chunks). A unary message is buffered whole before its handler runs, so this bounds what any caller
 # makes the agent hold per call; larger input arrays go by upload (InputData.npy_sha256).
 MAX_RECEIVE_BYTES = 4 << 20
-MAX_SEND_BYTES = 64 << 20  # results carry every raw sample (jobs.MAX_RESULT_BYTES keeps them under this)
+MAX_SEND_BYTES = 64 << 20  # results carry every raw sample (job_results.MAX_RESULT_BYTES keeps them under)
 MAX_THREADS_PER_JOB = 1024
 MAX_INPUT_ELEMENTS = 1 << 31
 MAX_TEXT_FIELD = 4096  # names, providers, paths, ids: anything longer is a bug or an attack, not a model
