@@ -122,21 +122,36 @@ def finish_entry(recipe: Recipe, result: dict[str, Any], out_dir: Path, sources:
     entry.built, entry.path = True, recipe.filename
     entry.file_bytes, entry.sha256 = path.stat().st_size, sha256_file(path)
     entry.opset = result.get("opset")
-    check = run_check(recipe, path, result.get("bench_shapes") or [])
+    return apply_check(entry, recipe, path, result.get("bench_shapes") or [], max_infer_s)
+
+
+def apply_check(entry: CorpusEntry, recipe: Recipe, path: Path, bench_shapes: list[list[int]],
+                max_infer_s: float) -> CorpusEntry:
+    """Run the file in its runtime and record what happened; a model too big or too slow for the corpus is
+    kept in the manifest as excluded (with the reason) and its file removed."""
+    check = run_check(recipe, path, bench_shapes)
     entry.runs = bool(check["runs"])
     entry.error = check.get("error")
     entry.check_ms_1t = check.get("check_ms_1t")
     entry.inputs = [TensorSpec(**t) for t in check.get("inputs", [])]
     entry.outputs = [TensorSpec(**t) for t in check.get("outputs", [])]
-    too_big = entry.file_bytes > MAX_FILE_MB * 2**20
+    too_big = (entry.file_bytes or 0) > MAX_FILE_MB * 2**20
     too_slow = entry.check_ms_1t is not None and entry.check_ms_1t > max_infer_s * 1000
     if too_big or too_slow:
-        entry.excluded = (f"{entry.file_bytes / 2**20:.0f} MiB, over the {MAX_FILE_MB} MiB limit" if too_big else
-                          f"one inference took {entry.check_ms_1t / 1000:.2f} s at 1 thread "
-                          f"(limit {max_infer_s} s)")
+        entry.excluded = (f"{(entry.file_bytes or 0) / 2**20:.0f} MiB, over the {MAX_FILE_MB} MiB limit" if too_big
+                          else f"one inference took {entry.check_ms_1t / 1000:.2f} s at 1 thread "
+                               f"(limit {max_infer_s} s)")
         path.unlink()
         entry.path, entry.file_bytes, entry.sha256 = None, None, None
     return entry
+
+
+def recheck(recipe: Recipe, entry: CorpusEntry, out_dir: Path, max_infer_s: float) -> CorpusEntry:
+    """Run a re-used file's check again (after a runtime upgrade, say), at the bench shapes it had."""
+    if not entry.path:
+        return entry
+    shapes = [t.bench_shape for t in entry.inputs if t.bench_shape]
+    return apply_check(entry, recipe, out_dir / entry.path, shapes, max_infer_s)
 
 
 def describe(entry: CorpusEntry) -> str:
@@ -222,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small subset (about 8 models) for development")
     parser.add_argument("--list", action="store_true", help="list the recipes and their state, build nothing")
     parser.add_argument("--force", action="store_true", help="rebuild the selected models even if unchanged")
+    parser.add_argument("--recheck", action="store_true",
+                        help="run the runtime check again on the re-used files (e.g. after a runtime upgrade)")
     parser.add_argument("--retry-failed", action="store_true", help="retry recipes that failed last time")
     parser.add_argument("--recipe-timeout", type=float, default=900, help="seconds one export may take")
     parser.add_argument("--max-infer-s", type=float, default=MAX_INFER_S,
@@ -267,6 +284,15 @@ def main(argv: list[str] | None = None) -> int:
         write_manifest(manifest_path, manifest)
 
     built_now = 0
+    if args.recheck:
+        t0 = time.monotonic()
+        for recipe in wanted:
+            if recipe not in todo and recipe.name in entries:
+                entries[recipe.name] = recheck(recipe, entries[recipe.name], out_dir, args.max_infer_s)
+                print(f"  recheck {recipe.name:42} {describe(entries[recipe.name])}", flush=True)
+                built_now += 1
+        save()
+        timings["re-checks"] = time.monotonic() - t0
     for env_name in ("torch", "tf"):
         env_jobs = [r for r in todo if r.env == env_name]
         if env_jobs:

@@ -62,7 +62,7 @@ class CorpusEntry:
     inputs: list[TensorSpec] = field(default_factory=list)
     outputs: list[TensorSpec] = field(default_factory=list)
     runs: bool | None = None       # loaded and ran once (onnxruntime CPU EP / LiteRT); None when not built
-    check_ms_1t: float | None = None  # one warm inference at 1 thread during the check: one sample, not a benchmark
+    check_ms_1t: float | None = None  # fastest of <= 3 warm runs at 1 thread in the check; rough, not a benchmark
     excluded: str | None = None    # why a built model is kept out of the corpus (e.g. too slow); its file is gone
     error: str | None = None
     export_s: float | None = None
