@@ -302,3 +302,44 @@ def test_a_file_that_does_not_run_is_listed_not_dropped(tmp_path):
     m = manifest.Manifest(root=tmp_path, created="", environments={}, entries=[entry])
     manifest.write_manifest(tmp_path / "manifest.json", m)
     assert manifest.summarize(manifest.load_manifest(tmp_path / "manifest.json")).failed_run == ["garbage"]
+
+
+FAKE_WORKER = '''
+import os, sys, time
+from eval_corpus.jobloop import run_jobs
+
+def export(recipe, out, source):
+    if recipe.arch == "raises":
+        raise RuntimeError("this exporter cannot do " + recipe.name)
+    if recipe.arch == "crashes":
+        os._exit(3)
+    if recipe.arch == "hangs":
+        time.sleep(60)
+    out.write_bytes(b"model " + recipe.name.encode())
+    return {"params": 1, "exporter_version": "fake 1", "bench_shapes": [[1, 3, 8, 8]]}
+
+sys.exit(run_jobs(sys.argv[1:], export, {"fake": "1"}))
+'''
+
+
+def test_the_runner_survives_an_exporter_that_raises_crashes_or_hangs(tmp_path):
+    """A real worker process on the real job protocol: each failure costs only its own model."""
+    (tmp_path / "fake_worker.py").write_text(FAKE_WORKER)
+    arches = ["fine", "raises", "crashes", "fine", "hangs", "fine"]
+    jobs = []
+    for i, arch in enumerate(arches):
+        r = recipes.Recipe(name=f"m{i}_{arch}", library="torchvision", arch=arch, family="cnn",
+                           exporter="torchscript", opset=13)
+        jobs.append((r, tmp_path / r.filename, None))
+    results: dict[str, dict] = {}
+    versions = runner.run_worker("fake", Path(sys.executable), jobs, tmp_path / "logs", recipe_timeout_s=3.0,
+                                 on_done=lambda res: results.__setitem__(res["name"], res),
+                                 module="fake_worker", extra_path=(str(tmp_path),))
+    assert versions == {"fake": "1"}
+    assert set(results) == {r.name for r, _, _ in jobs}
+    assert [results[r.name]["ok"] for r, _, _ in jobs] == [True, False, False, True, False, True]
+    assert "cannot do m1_raises" in results["m1_raises"]["error"]
+    assert "died (exit 3)" in results["m2_crashes"]["error"]
+    assert "silent for 3 s" in results["m4_hangs"]["error"]
+    assert (tmp_path / "m5_fine.onnx").read_bytes() == b"model m5_fine"
+    assert not list(tmp_path.glob(".*.tmp"))  # no half-written file left behind

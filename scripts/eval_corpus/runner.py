@@ -39,10 +39,12 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def run_worker(env: str, python: Path, jobs: list[tuple[Recipe, Path, Path | None]], work_dir: Path,
-               recipe_timeout_s: float, on_done: Callable[[dict[str, Any]], None]) -> dict[str, str]:
+               recipe_timeout_s: float, on_done: Callable[[dict[str, Any]], None], *,
+               module: str | None = None, extra_path: tuple[str, ...] = ()) -> dict[str, str]:
     """Export every job; `on_done` gets each result record as it arrives ({"name", "ok", ...}). A worker that
     dies or goes silent for `recipe_timeout_s` is killed, the job it was on is failed, and a fresh worker
-    carries on with the rest (so at most one restart per job). Returns the worker's reported versions."""
+    carries on with the rest (so at most one restart per job). Returns the worker's reported versions.
+    `module` (default eval_corpus.export_ENV) and `extra_path` let a test drive a worker of its own."""
     work_dir.mkdir(parents=True, exist_ok=True)
     log_path = work_dir / f"export-{env}.log"
     pending = list(jobs)
@@ -55,14 +57,16 @@ def run_worker(env: str, python: Path, jobs: list[tuple[Recipe, Path, Path | Non
             jobs_path.write_text(json.dumps([{"recipe": asdict(r), "out": str(out),
                                               "source_path": str(src) if src else None}
                                              for r, out, src in pending]))
-            env_vars = {**os.environ, "PYTHONPATH": str(SCRIPTS_DIR), "TF_CPP_MIN_LOG_LEVEL": "2",
+            env_vars = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SCRIPTS_DIR), *extra_path]),
+                        "TF_CPP_MIN_LOG_LEVEL": "2",
                         "CUDA_VISIBLE_DEVICES": "", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-            cmd = ["nice", "-n", "10", str(python), "-m", f"eval_corpus.export_{env}", str(jobs_path),
+            cmd = ["nice", "-n", "10", str(python), "-m", module or f"eval_corpus.export_{env}", str(jobs_path),
                    str(results_path)]
             proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env_vars, start_new_session=True)
             offset, current, last_event = 0, None, time.monotonic()
             done: set[str] = set()
             while True:
+                exited = proc.poll() is not None  # polled before reading, so nothing it wrote is missed
                 events, offset = _read_events(results_path, offset)
                 for event in events:
                     last_event = time.monotonic()
@@ -74,11 +78,8 @@ def run_worker(env: str, python: Path, jobs: list[tuple[Recipe, Path, Path | Non
                         done.add(event["name"])
                         current = None
                         on_done(event)
-                if proc.poll() is not None:
-                    events, offset = _read_events(results_path, offset)
-                    if not events:
-                        break
-                    continue  # drain what it wrote just before exiting
+                if exited:
+                    break
                 if time.monotonic() - last_event > recipe_timeout_s:
                     _kill(proc)
                     if current:
