@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="corpus folder (default: "
                         "$EDGEBENCH_CACHE_DIR/eval-corpus, else ~/.cache/edgebench/eval-corpus)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="just these recipes (and their sources)")
-    parser.add_argument("--quick", action="store_true", help="a small subset (about 8 models) for development")
+    parser.add_argument("--quick", action="store_true", help="a small subset (9 models, both formats, fp32 and int8) for development")
     parser.add_argument("--list", action="store_true", help="list the recipes and their state, build nothing")
     parser.add_argument("--force", action="store_true", help="rebuild the selected models even if unchanged")
     parser.add_argument("--recheck", action="store_true",

@@ -1,6 +1,6 @@
 """The corpus manifest (`manifest.json` beside the models): its records, a strict reader and an atomic writer.
 
-Standard library only, so a benchmark script in any environment can read it:
+Standard library only, so a benchmark script in any environment can read it (with scripts/ on sys.path):
 
     from eval_corpus.manifest import load_manifest
     corpus = load_manifest(Path("~/.cache/edgebench/eval-corpus/manifest.json").expanduser(), verify_files=True)
