@@ -2,9 +2,10 @@
 
 The controller sends `authorization: Bearer <token>` as call metadata. A call without it, or with another
 token, is refused with UNAUTHENTICATED before its handler runs: no upload is stored, no job is queued.
-The standard health service stays open (it says SERVING or NOT_SERVING and nothing else), so a deploy or a
-load balancer can wait for the agent without holding its token; Describe, which tells what the board is,
-needs the token like everything else.
+The standard health check stays open (it says SERVING or NOT_SERVING and nothing else), so a deploy or a
+load balancer can wait for the agent without holding its token; its streaming Watch, Describe, which tells
+what the board is, and everything else need the token. A refused call is refused before its request body is
+read, so callers without the token cannot make the agent buffer their messages (tests/e2e/test_auth_attacks.py).
 """
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ METADATA_KEY = "authorization"
 SCHEME = "Bearer "
 MIN_TOKEN_CHARS = 16
 ENV_TOKEN = "EDGEBENCH_AGENT_TOKEN"
-# Open without a token: the health service only (see the module docstring).
-OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
+# Open without a token: the health check only (see the module docstring). Its request is read only a few at a
+# time (max_open_calls), so callers without the token cannot make the agent buffer much: every other refusal
+# happens before the request's body is read.
+OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
 
 
 class TokenError(ValueError):
@@ -63,29 +66,34 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _reject(message: str):
-    def unary(request, context):
+def _refusal(message: str, response_streaming: bool) -> grpc.RpcMethodHandler:
+    """A handler that refuses without reading the request: it is request-streaming whatever the method is, so
+    gRPC never receives the caller's message (a unary handler would get it whole, up to the receive limit,
+    before it could refuse: 60 MiB per call for anyone who reaches the port). On the wire a unary request is a
+    stream of one message, and a refusal sends no response, so the caller sees the method it called."""
+
+    def refuse(request_iterator, context):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
 
-    def streaming(request_iterator, context):
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
-
-    return unary, streaming
+    if response_streaming:
+        return grpc.stream_stream_rpc_method_handler(refuse)
+    return grpc.stream_unary_rpc_method_handler(refuse)
 
 
 class TokenAuthInterceptor(grpc.ServerInterceptor):
     """Refuses every call but the health service's unless it carries the agent's token."""
 
-    def __init__(self, token: str, log_every_s: float = 10.0) -> None:
+    def __init__(self, token: str, log_every_s: float = 10.0, max_open_calls: int = 4) -> None:
         self._expected = (SCHEME + check_token(token)).encode()
         self._lock = threading.Lock()
+        self._open_slots = threading.BoundedSemaphore(max_open_calls)
         self._log_every_s = log_every_s
         self._last_log = 0.0
         self.rejected = 0  # calls refused since start (tests read it; the log line reports it)
 
     def intercept_service(self, continuation, handler_call_details):
         if handler_call_details.method in OPEN_METHODS:
-            return continuation(handler_call_details)
+            return self._bounded(continuation(handler_call_details))
         presented = ""
         for key, value in handler_call_details.invocation_metadata or ():
             if key == METADATA_KEY:
@@ -96,17 +104,30 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
         self._note_rejection(handler_call_details.method, why)
         message = (f"this edgebench agent needs its token and {why}: use the token `controller deploy` stored "
                    "for this target, or pass --token-file")
-        unary, streaming = _reject(message)
-        # The refusal must have the same shape (streaming or not) as the method it stands in for; the real
-        # handler is only looked up here, never called.
+        # The real handler is only looked up (for the response's shape), never called.
         handler = continuation(handler_call_details)
-        if handler is not None and handler.request_streaming and handler.response_streaming:
-            return grpc.stream_stream_rpc_method_handler(streaming)
-        if handler is not None and handler.request_streaming:
-            return grpc.stream_unary_rpc_method_handler(streaming)
-        if handler is not None and handler.response_streaming:
-            return grpc.unary_stream_rpc_method_handler(unary)
-        return grpc.unary_unary_rpc_method_handler(unary)
+        return _refusal(message, handler is not None and handler.response_streaming)
+
+    def _bounded(self, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
+        """The open unary method, reading its request only while it holds one of a few slots: as a plain unary
+        handler gRPC would receive every caller's message whole (up to the receive limit) before it runs."""
+        if handler is None or handler.request_streaming or handler.response_streaming:
+            return handler
+        behaviour = handler.unary_unary
+
+        def bounded(request_iterator, context):
+            if not self._open_slots.acquire(blocking=False):
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "too many health checks at once; try again")
+            try:
+                request = next(request_iterator, None)
+            finally:
+                self._open_slots.release()
+            if request is None:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no request message")
+            return behaviour(request, context)
+
+        return grpc.stream_unary_rpc_method_handler(bounded, request_deserializer=handler.request_deserializer,
+                                                    response_serializer=handler.response_serializer)
 
     def _note_rejection(self, method: str, why: str) -> None:
         with self._lock:

@@ -13,6 +13,8 @@ from . import DEFAULT_PORT, __version__
 from .auth import ENV_TOKEN, TokenError, check_token, is_loopback_host, read_token_file
 from .jobs import JobLimits
 from .measurement import MeasureSettings
+from .procmem import bound_heap_retention
+from .rpc_limits import RpcLimits
 from .sensors import SensorConfig
 from .server import AgentConfig, start_agent
 from .tls import TlsConfigError, TlsFiles
@@ -44,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker-memory-mb", type=float, default=0,
                    help="address-space limit of each worker process (0: none)")
     p.add_argument("--sysfs-root", default="/", help="root for /proc and /sys reads (tests point it at fixtures)")
+    limits = RpcLimits()
+    p.add_argument("--max-streams", type=int, default=limits.max_streams,
+                   help=f"watches and uploads served at once, all callers together (default {limits.max_streams}); "
+                        "over it they get RESOURCE_EXHAUSTED, and short calls always find a thread")
+    p.add_argument("--max-streams-per-caller", type=int, default=limits.max_streams_per_peer,
+                   help=f"the same from one address (default {limits.max_streams_per_peer})")
     a = p.add_argument_group("authentication and TLS (required to listen beyond loopback)")
     a.add_argument("--token-file", metavar="FILE",
                    help=f"every call must carry the token in FILE (also: ${ENV_TOKEN}); the health service stays open")
@@ -112,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         limits=JobLimits(max_queue=args.max_queue, default_timeout_s=args.job_timeout,
                          worker_memory_bytes=int(args.worker_memory_mb * (1 << 20))),
         sysfs_root=args.sysfs_root,
+        rpc=RpcLimits(max_streams=max(1, args.max_streams), max_streams_per_peer=max(1, args.max_streams_per_caller)),
         sensors=None if args.no_sensors else SensorConfig(
             sysfs_root=args.sysfs_root, vcgencmd=args.vcgencmd, tegrastats=args.tegrastats, meter=args.meter),
         measure=MeasureSettings(rate_hz=max(0.0, args.sample_rate), idle_baseline_s=max(0.0, args.idle_baseline),
@@ -119,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         token=token,
         tls=tls,
     )
+    bound_heap_retention()
     try:
         agent = start_agent(config, address)
     except TlsConfigError as exc:

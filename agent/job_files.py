@@ -4,5 +4,4 @@ SPEC_FILE = "spec.pb"
 META_FILE = "meta.json"
 RESULT_FILE = "result.pb"  # the final result, written by the agent
 WORKER_CONFIG_FILE = "worker.json"
-WORKER_RESULT_FILE = "worker_result.pb"  # what the worker measured, before the agent adds its part
 WORKER_STDERR_FILE = "worker.stderr"

@@ -9,6 +9,7 @@ import collections
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
@@ -16,12 +17,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from google.protobuf.message import DecodeError
-
 from edgebench.v1 import agent_pb2 as pb
 
 from . import __version__
 from .job_files import META_FILE, RESULT_FILE, SPEC_FILE
+from .job_records import JobRecord, read_record
+from .job_results import complete_batch, fit_in_a_message
 from .model_store import ModelStore
 from .worker_runner import WorkerRun, describe_exit, last_error_line
 
@@ -31,9 +32,8 @@ TERMINAL_STATES = frozenset(
 )
 
 
-# A result travels in one gRPC message (the agent sends at most 64 MiB): over this, the raw samples are dropped.
-MAX_RESULT_BYTES = 60 << 20
-
+MEMORY_ONLY_WARNING = "the agent could not store this result on disk"
+PERSIST_RETRY_S = 2.0  # how often a result kept in memory is tried on disk again
 
 class QueueFull(Exception):
     pass
@@ -89,12 +89,15 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _read_result(path: Path) -> pb.JobResult:
+def _log(message: str) -> None:
+    print(f"edgebench-agent: {message}", file=sys.stderr, flush=True)
+
+
+def _mtime(path: Path) -> float:
     try:
-        return pb.JobResult.FromString(path.read_bytes())
-    except (OSError, DecodeError) as exc:  # a damaged disk: say so, never refuse to start
-        return pb.JobResult(state=pb.JOB_STATE_FAILED,
-                            error=f"the agent's stored result of this job is unreadable ({type(exc).__name__})")
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _disk_full_note(path: Path) -> str:
@@ -119,6 +122,7 @@ class JobManager:
         self._queue: collections.deque[Job] = collections.deque()
         self._cond = threading.Condition()
         self._stopping = False
+        self._unsaved: set[str] = set()  # finished jobs whose result is in memory only (the disk was full)
         self.before_worker: list[Callable[[Job], None]] = []
         self.after_worker: list[JobHook] = []
         self._recover()
@@ -130,32 +134,21 @@ class JobManager:
     # ------------------------------------------------------------------ recovery
 
     def _recover(self) -> None:
-        """Reload jobs after a restart: finished stay, queued are queued again, running become interrupted."""
+        """Reload jobs after a restart: finished stay, queued are queued again, running become interrupted.
+
+        A damaged record is never dropped: an intact result stays collectable whatever happened to spec.pb or
+        meta.json, and a record that cannot be trusted to run again is kept as failed, saying what is damaged
+        (its files stay until it is collected). Each is logged."""
         recovered: list[Job] = []
-        for job_dir in self.jobs_dir.iterdir():
+        for job_dir in sorted(self.jobs_dir.iterdir()):
             if not job_dir.is_dir():
                 continue
-            try:
-                spec = pb.JobSpec.FromString((job_dir / SPEC_FILE).read_bytes())
-                meta = json.loads((job_dir / META_FILE).read_text())
-                submitted = float(meta.get("submitted_unix_s", 0))
-            except (OSError, ValueError, DecodeError, AttributeError, TypeError):
-                shutil.rmtree(job_dir, ignore_errors=True)  # a submission cut off before it was acknowledged
+            record = read_record(job_dir)
+            if record.empty:  # a submission cut off before it was acknowledged: nothing to keep
+                shutil.rmtree(job_dir, ignore_errors=True)
+                _log(f"removed {job_dir.name}: a submission cut off before it was recorded")
                 continue
-            job = Job(job_dir.name, spec, submitted)
-            result_path = job_dir / RESULT_FILE
-            stored = _read_result(result_path) if result_path.exists() else None
-            if stored is not None:
-                job.result = stored
-                job.state = job.result.state
-            elif meta.get("state") == pb.JOB_STATE_RUNNING:
-                self._finish(job, pb.JobResult(
-                    state=pb.JOB_STATE_INTERRUPTED,
-                    error="the agent stopped while this job was running; it was not completed",
-                ), notify=False)
-            else:
-                job.state = pb.JOB_STATE_QUEUED
-            recovered.append(job)
+            recovered.append(self._recovered_job(record, job_dir))
         recovered.sort(key=lambda j: (j.submitted_unix_s, j.job_id))
         with self._cond:
             for job in recovered:
@@ -163,6 +156,39 @@ class JobManager:
                 if job.state == pb.JOB_STATE_QUEUED:
                     self._queue.append(job)
                 self._set_event(job, self._terminal_or_state_event(job))
+
+    def _recovered_job(self, record: JobRecord, job_dir: Path) -> Job:
+        spec = record.spec or (record.result.spec if record.result is not None else None) or pb.JobSpec()
+        submitted = record.submitted_unix_s
+        if submitted is None:  # meta.json lost it: the result's start, else the record's own time on disk
+            submitted = (record.result.started_unix_s if record.result is not None else 0.0) or _mtime(job_dir)
+        job = Job(record.job_id, spec, submitted)
+        damage = "; ".join(record.problems)
+        if record.result is not None:
+            job.result, job.state = record.result, record.result.state
+            if damage:
+                note = f"the agent's record of this job was damaged ({damage}); its result is intact"
+                job.result.warnings.append(note)
+                _log(f"job {record.job_id}: {note} and kept")
+        elif record.result_damage:
+            error = f"the agent's stored result of this job is unreadable ({record.result_damage})"
+            if damage:
+                error += f"; its record is damaged too ({damage})"
+            self._finish(job, pb.JobResult(state=pb.JOB_STATE_FAILED, error=error), notify=False, persist=False)
+            _log(f"job {record.job_id}: {error}; kept as failed until collected")
+        elif damage:
+            error = (f"the agent's record of this job is damaged ({damage}); it was not run again and its files "
+                     "are kept until it is collected")
+            self._finish(job, pb.JobResult(state=pb.JOB_STATE_FAILED, error=error), notify=False, persist=False)
+            _log(f"job {record.job_id}: {error}")
+        elif record.state == pb.JOB_STATE_RUNNING:
+            self._finish(job, pb.JobResult(
+                state=pb.JOB_STATE_INTERRUPTED,
+                error="the agent stopped while this job was running; it was not completed",
+            ), notify=False)
+        else:
+            job.state = pb.JOB_STATE_QUEUED
+        return job
 
     # ------------------------------------------------------------------ API used by the gRPC service
 
@@ -226,6 +252,7 @@ class JobManager:
             if job.state not in TERMINAL_STATES:
                 raise JobNotFinished(f"job {job_id} has not finished (state {pb.JobState.Name(job.state)})")
             self._jobs.pop(job_id, None)
+            self._unsaved.discard(job_id)
         shutil.rmtree(self.jobs_dir / job_id, ignore_errors=True)
         return job
 
@@ -276,7 +303,7 @@ class JobManager:
             return pb.JobEvent(job_id=job.job_id, state=job.state, result=job.result)
         return pb.JobEvent(job_id=job.job_id, state=job.state, progress=pb.Progress(phase="queued"))
 
-    def _finish(self, job: Job, result: pb.JobResult, notify: bool = True) -> None:
+    def _finish(self, job: Job, result: pb.JobResult, notify: bool = True, persist: bool = True) -> None:
         result.job_id = job.job_id
         result.model_sha256 = job.spec.model_sha256
         result.model_name = job.spec.model_name
@@ -284,14 +311,18 @@ class JobManager:
         result.agent_version = __version__
         result.finished_unix_s = result.finished_unix_s or time.time()
         job_dir = self.jobs_dir / job.job_id
-        try:
-            if job_dir.exists():
+        stored = False
+        if persist and job_dir.exists():
+            try:
                 _write_atomic(job_dir / RESULT_FILE, result.SerializeToString())
+                stored = True
                 job.state = result.state
-                self._write_meta(job)
-        except OSError as exc:  # disk full: the result is still delivered, from memory
-            result.warnings.append(f"the agent could not store this result on disk ({exc}); it is kept in "
-                                   "memory only and is lost if the agent restarts before it is collected")
+                self._write_meta(job)  # if only this fails, the stored result still wins at the next start
+            except OSError as exc:  # disk full: the result is still delivered, from memory
+                if not stored:
+                    result.warnings.append(f"{MEMORY_ONLY_WARNING} ({exc}); it is kept in memory only and is lost "
+                                           "if the agent restarts before it is collected or the disk has room")
+                    self._unsaved.add(job.job_id)
         job.result = result
         job.state = result.state
         event = pb.JobEvent(job_id=job.job_id, state=job.state, result=result)
@@ -300,10 +331,41 @@ class JobManager:
         else:
             job.last_event = event
 
+    def _persist_unsaved(self) -> None:
+        """Results kept in memory because the state dir was full, written as soon as it has room (the caller
+        holds the lock). Each then says it was written late instead of warning that it may be lost."""
+        for job_id in sorted(self._unsaved):
+            job = self._jobs.get(job_id)
+            job_dir = self.jobs_dir / job_id
+            if job is None or job.result is None or not job_dir.exists():  # collected meanwhile
+                self._unsaved.discard(job_id)
+                continue
+            late = pb.JobResult()
+            late.CopyFrom(job.result)
+            kept = [w for w in late.warnings if not w.startswith(MEMORY_ONLY_WARNING)]
+            late.ClearField("warnings")
+            late.warnings.extend([*kept, f"{MEMORY_ONLY_WARNING} when the job ended (the disk was full); it was "
+                                         "kept in memory and written once space was freed"])
+            try:
+                _write_atomic(job_dir / RESULT_FILE, late.SerializeToString())
+            except OSError:
+                return  # still full: try again later
+            self._unsaved.discard(job_id)
+            job.result = late
+            job.last_event = pb.JobEvent(job_id=job_id, state=job.state, result=late)
+            try:
+                self._write_meta(job)
+            except OSError:
+                pass  # the stored result decides at the next start
+            _log(f"job {job_id}: its result, kept in memory while the disk was full, is now stored")
+
     def _run_forever(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._queue or self._stopping)
+                while not (self._queue or self._stopping):
+                    self._cond.wait(timeout=PERSIST_RETRY_S if self._unsaved else None)
+                    if self._unsaved:
+                        self._persist_unsaved()
                 if self._stopping:
                     return
                 job = self._queue.popleft()
@@ -327,26 +389,30 @@ class JobManager:
             except Exception as exc:  # a bug here must not stop the queue
                 result = pb.JobResult(state=pb.JOB_STATE_FAILED, error=f"agent error: {type(exc).__name__}: {exc}")
             with self._cond:
+                if self._unsaved:
+                    self._persist_unsaved()
                 try:
                     self._finish(job, result)
                 except Exception as exc:  # the queue goes on, and a watcher still gets an answer
                     self._finish(job, pb.JobResult(
                         state=pb.JOB_STATE_FAILED, error=f"agent error: {type(exc).__name__}: {exc}"))
 
-    def _model_paths(self, spec: pb.JobSpec) -> tuple[list[Path], str]:
-        """The cached file of the job's model, or of each batch item; or why one is missing."""
+    def _cached_paths(self, spec: pb.JobSpec) -> tuple[list[Path], dict[str, Path], str]:
+        """The cached file of the job's model (or of each batch item) and of each uploaded input array; or why
+        one is missing."""
         shas = [item.model_sha256 for item in spec.batch] if spec.batch else [spec.model_sha256]
+        arrays = {data.name: data.npy_sha256 for data in spec.inputs if data.npy_sha256}
         paths: dict[str, Path] = {}
-        for sha in shas:
+        for sha in [*shas, *arrays.values()]:
             if sha not in paths:
                 stored = self.models.get(sha)
                 if stored is None:
-                    return [], f"model {sha} is no longer in the agent's cache"
+                    return [], {}, f"{'model' if sha in shas else 'input array'} {sha} is no longer in the agent's cache"
                 paths[sha] = stored.path
-        return [paths[sha] for sha in shas], ""
+        return [paths[sha] for sha in shas], {name: paths[sha] for name, sha in arrays.items()}, ""
 
     def _execute(self, job: Job) -> pb.JobResult:
-        model_paths, missing = self._model_paths(job.spec)
+        model_paths, input_paths, missing = self._cached_paths(job.spec)
         if missing:
             return pb.JobResult(state=pb.JOB_STATE_FAILED, error=missing)
         started = time.time()
@@ -372,7 +438,7 @@ class JobManager:
             return result
         with self._cond:
             job.run = WorkerRun(self.jobs_dir / job.job_id, job.spec, model_paths, on_progress,
-                                self.limits.worker_memory_bytes)
+                                self.limits.worker_memory_bytes, input_paths)
         outcome = job.run.wait(timeout_s)
         if outcome.timed_out:
             result = pb.JobResult(
@@ -405,41 +471,3 @@ class JobManager:
             return pb.JobResult(state=pb.JOB_STATE_INTERRUPTED, error="the agent shut down while this job ran")
         return pb.JobResult(state=pb.JOB_STATE_CANCELLED, error="cancelled while running")
 
-
-def complete_batch(result: pb.JobResult, spec: pb.JobSpec, done: list[pb.BatchResult]) -> None:
-    """One BatchResult per item of the spec, in order: the items the worker sent, then the one it stopped in
-    (crash, timeout, cancel) and those it never reached, each saying so. A crash fails the job, and keeps the
-    items measured before it."""
-    result.ClearField("batch")
-    result.batch.extend(done[: len(spec.batch)])
-    at = len(result.batch)
-    if at == len(spec.batch):
-        return
-    if result.state == pb.JOB_STATE_SUCCEEDED:  # the worker said it finished, yet items are missing
-        result.state = pb.JOB_STATE_FAILED
-        result.error = f"the worker's batch ended after {at} of {len(spec.batch)} items"
-    how = {pb.JOB_STATE_TIMED_OUT: "the job's timeout struck", pb.JOB_STATE_CANCELLED: "the job was cancelled",
-           pb.JOB_STATE_INTERRUPTED: "the agent shut down"}.get(result.state, result.error)
-    name = spec.batch[at].model_name or spec.batch[at].model_sha256
-    for index in range(at, len(spec.batch)):
-        item = spec.batch[index]
-        error = (f"{how} while this item ran (batch item {index})" if index == at
-                 else f"not run: the batch stopped in item {at} ({name})")
-        result.batch.add(model_sha256=item.model_sha256, model_name=item.model_name, state=result.state,
-                         error=error)
-    result.error = (f"batch item {at} ({name}): {result.error}; the {at} items before it are kept, "
-                    f"{len(spec.batch) - at - 1} were not run")
-
-
-def fit_in_a_message(result: pb.JobResult, limit: int = MAX_RESULT_BYTES) -> None:
-    """Drop the raw per-inference samples (never the statistics over them) when the result would be too large
-    to send: a result that cannot be sent would be lost."""
-    size = result.ByteSize()
-    if size <= limit:
-        return
-    dropped = len(result.samples_ns) + sum(len(item.samples_ns) for item in result.batch)
-    result.ClearField("samples_ns")
-    for item in result.batch:
-        item.ClearField("samples_ns")
-    result.warnings.append(f"the result was {size} bytes, over the {limit}-byte message limit: its {dropped} raw "
-                           "samples were dropped (the latency statistics over them are kept)")

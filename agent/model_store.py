@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import stat
 import sys
 import threading
 import uuid
@@ -51,20 +53,38 @@ class ModelStore:
         return self.root / check_sha256(sha)
 
     def get(self, sha: str) -> StoredModel | None:
-        """The cached model; re-hashed on its first use after each agent start (a crash or a bad disk)."""
+        """The cached model; re-hashed on its first use after each agent start (a crash or a bad disk).
+
+        Anything at the model's path that is not a regular file (a directory, a link, a FIFO that hashing
+        would block on) is a damaged cache entry: removed and reported, so the controller uploads it again."""
         path = self.path_for(sha)
         try:
-            size = path.stat().st_size
+            st = path.lstat()
         except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            self._remove_damaged(sha, path, f"it was a {_file_kind(st.st_mode)}, not a file")
             return None
         if sha not in self._verified:
             if not self.verify(sha):
-                path.unlink(missing_ok=True)  # damaged: the controller will upload it again
-                print(f"edgebench-agent: cached model {sha} did not match its hash and was removed",
-                      file=sys.stderr, flush=True)
+                self._remove_damaged(sha, path, "it did not match its hash")
                 return None
             self._verified.add(sha)
-        return StoredModel(sha, path, size)
+        return StoredModel(sha, path, st.st_size)
+
+    def _remove_damaged(self, sha: str, path: Path, why: str) -> None:
+        with self._lock:
+            self._verified.discard(sha)
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+                outcome = "was removed"
+            except OSError as exc:
+                outcome = f"could not be removed ({exc.strerror or exc})"
+        print(f"edgebench-agent: cached model {sha} is damaged ({why}) and {outcome}; upload it again",
+              file=sys.stderr, flush=True)
 
     def verify(self, sha: str) -> bool:
         """Re-hash a cached model (after a crash, before trusting it)."""
@@ -123,3 +143,11 @@ def file_sha256(path: Path) -> str:
         while block := f.read(CHUNK_BYTES):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "directory"), (stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return kind
+    return "special file"

@@ -1,12 +1,15 @@
 """The gRPC service: maps the v1 contract onto the model store and the job queue."""
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
 
 import grpc
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from edgebench.v1 import agent_pb2 as pb
@@ -18,12 +21,17 @@ from .board import read_identity
 from .jobs import JobLimits, JobManager, JobNotFinished, QueueFull, UnknownJob
 from .measurement import JobMeasurement, MeasureSettings
 from .model_store import ModelStore, UploadError, check_sha256
+from .rpc_limits import RpcLimits, StreamLimiter
 from .runtime_probe import RuntimeReport, probe_in_child
 from .sensors import SensorConfig, SensorSet, discover_all
 from .tls import TlsFiles, server_credentials
 
 SERVICE_NAME = "edgebench.v1.Agent"
-MAX_MESSAGE_BYTES = 64 << 20  # job specs carry .npy inputs; results carry every raw sample
+# What one message may bring the agent (gRPC's own default; a JobSpec with its .npy inputs; models come as 1 MiB
+# upload chunks). A unary message is buffered whole before its handler runs, so this bounds what any caller
+# makes the agent hold per call; larger input arrays go by upload (InputData.npy_sha256).
+MAX_RECEIVE_BYTES = 4 << 20
+MAX_SEND_BYTES = 64 << 20  # results carry every raw sample (job_results.MAX_RESULT_BYTES keeps them under)
 MAX_THREADS_PER_JOB = 1024
 MAX_INPUT_ELEMENTS = 1 << 31
 MAX_TEXT_FIELD = 4096  # names, providers, paths, ids: anything longer is a bug or an attack, not a model
@@ -39,7 +47,7 @@ class AgentConfig:
     max_model_bytes: int = 512 << 20
     limits: JobLimits = field(default_factory=JobLimits)
     sysfs_root: str = "/"
-    rpc_threads: int = 16
+    rpc: RpcLimits = field(default_factory=RpcLimits)
     # Sensors: None discovers none (the agent measures latency only).
     sensors: SensorConfig | None = None
     measure: MeasureSettings = field(default_factory=MeasureSettings)
@@ -71,6 +79,7 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         self.config = config
         self.models = models
         self.jobs = jobs
+        self.streams = StreamLimiter(config.rpc.max_streams, config.rpc.max_streams_per_peer)
         self.runtimes = RuntimeCatalogue()
         self.sensor_infos: list[pb.SensorInfo] = []  # filled by the sensor add-on when present
 
@@ -107,6 +116,7 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         return pb.ModelStatus(sha256=stored.sha256, present=True, size_bytes=stored.size_bytes)
 
     def UploadModel(self, request_iterator: Iterator[pb.UploadChunk], context: grpc.ServicerContext) -> pb.ModelStatus:
+        self.streams.admit(context, "upload")
         first = next(request_iterator, None)
         if first is None or first.WhichOneof("part") != "header":
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "an upload must start with its header")
@@ -147,6 +157,9 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         return pb.JobHandle(job_id=job.job_id, queue_position=position)
 
     def _missing_model(self, spec: pb.JobSpec) -> str:
+        for data in spec.inputs:
+            if data.npy_sha256 and self.models.get(data.npy_sha256) is None:
+                return f"input {data.name!r}: array {data.npy_sha256} is not on this agent: upload it first"
         if not spec.batch:
             if self.models.get(spec.model_sha256) is None:
                 return f"model {spec.model_sha256} is not on this agent: upload it first"
@@ -161,7 +174,7 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         return ""
 
     def _check_spec(self, spec: pb.JobSpec) -> str:
-        problem = _oversized_field(spec) or _check_batch(spec)
+        problem = _non_finite_field(spec) or _oversized_field(spec) or _check_batch(spec)
         if problem:
             return problem
         if not spec.batch:
@@ -169,6 +182,14 @@ class AgentService(agent_pb2_grpc.AgentServicer):
                 check_sha256(spec.model_sha256)
             except UploadError as exc:
                 return str(exc)
+        for data in spec.inputs:
+            if data.npy_sha256:
+                if data.npy:
+                    return f"input {data.name!r}: give npy or npy_sha256, not both"
+                try:
+                    check_sha256(data.npy_sha256)
+                except UploadError as exc:
+                    return f"input {data.name!r}: {exc}"
         if spec.graph_optimization_level not in GRAPH_OPTIMIZATION_LEVELS:
             return (f"graph_optimization_level {spec.graph_optimization_level[:80]!r} is not one of "
                     f"{', '.join(repr(level) for level in GRAPH_OPTIMIZATION_LEVELS)}")
@@ -194,6 +215,7 @@ class AgentService(agent_pb2_grpc.AgentServicer):
         return _check_shapes(spec.input_shapes)
 
     def Watch(self, request: pb.WatchRequest, context: grpc.ServicerContext) -> Iterator[pb.JobEvent]:
+        self.streams.admit(context, "watch")
         try:
             events = self.jobs.watch(request.job_id, context.is_active)
             yield from events
@@ -216,6 +238,28 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         except JobNotFinished as exc:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+
+
+def _non_finite_field(message: Message, prefix: str = "") -> str:
+    """A NaN or infinity in any float field passes every range check (NaN < 0 and NaN > max are both false):
+    refuse it by name, in the spec and in every message inside it."""
+    for field_desc, value in message.ListFields():
+        name = prefix + field_desc.name
+        if field_desc.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
+            values = value if _is_repeated(field_desc) else [value]
+            if not all(math.isfinite(v) for v in values):
+                return f"{name} must be a finite number, not {next(v for v in values if not math.isfinite(v))}"
+        elif field_desc.type == FieldDescriptor.TYPE_MESSAGE and not field_desc.message_type.GetOptions().map_entry:
+            for index, item in enumerate(value if _is_repeated(field_desc) else [value]):
+                problem = _non_finite_field(item, f"{name}[{index}]." if _is_repeated(field_desc) else f"{name}.")
+                if problem:
+                    return problem
+    return ""
+
+
+def _is_repeated(field_desc: FieldDescriptor) -> bool:
+    flag = getattr(field_desc, "is_repeated", None)  # newer protobuf; older ones only have `label`
+    return bool(flag) if flag is not None else field_desc.label == FieldDescriptor.LABEL_REPEATED
 
 
 def _check_shapes(shapes) -> str:
@@ -303,13 +347,21 @@ def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
         jobs.before_worker.append(measure.before_worker)
         jobs.after_worker.append(measure.after_worker)
     credentials = server_credentials(config.tls) if config.tls is not None else None
+    interceptors = [TokenAuthInterceptor(config.token, max_open_calls=config.rpc.max_open_calls)] \
+        if config.token else None
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.rpc_threads, thread_name_prefix="rpc"),
-        interceptors=[TokenAuthInterceptor(config.token)] if config.token else None,
+        # Streams take at most max_streams of these threads (StreamLimiter): short calls always find one.
+        futures.ThreadPoolExecutor(max_workers=config.rpc.threads, thread_name_prefix="rpc"),
+        interceptors=interceptors,
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+            ("grpc.max_send_message_length", MAX_SEND_BYTES),
             ("grpc.so_reuseport", 0),
+            # Without BDP probing each stream's HTTP/2 window stays at 64 KiB: a caller's bytes that no handler
+            # reads (a refused call's body) are never taken in beyond it. With it, 64 unauthenticated 60 MiB
+            # calls still grew the agent from 42 to 130 MB; without, to 44 MB. Uploads over loopback: 43 MiB/s
+            # against 50 (they hash and fsync as they go).
+            ("grpc.http2.bdp_probe", 0),
             # Accept the controller's keepalive pings (it sends one every 10 s, even with no call open), and
             # ping it back: an upload from a controller that dropped off the network is ended (and its
             # partial file removed) within about 30 s, not after TCP's two hours.
@@ -318,7 +370,7 @@ def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
             ("grpc.keepalive_time_ms", 20_000),
             ("grpc.keepalive_timeout_ms", 10_000),
         ],
-        maximum_concurrent_rpcs=config.rpc_threads * 4,
+        maximum_concurrent_rpcs=config.rpc.max_concurrent_rpcs,
     )
     agent_pb2_grpc.add_AgentServicer_to_server(service, server)
     health_servicer = health.HealthServicer()

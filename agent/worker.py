@@ -3,8 +3,9 @@
     python -m edgebench.agent.worker JOB_DIR
 
 Reads the JobSpec and the model path(s) from JOB_DIR and reports to the agent over its stdout pipe in frames
-(agent/worker_channel.py): progress, each finished batch item at once, and its JobResult, which it also writes
-to JOB_DIR atomically. A runtime crash kills this process, never the agent, and loses no item already sent.
+(agent/worker_channel.py): progress, each finished batch item at once, and last its JobResult; nothing it
+measured goes through the disk, so a full state dir cannot lose it. A runtime crash kills this process, never
+the agent, and loses no item already sent.
 Everything the per-inference figure includes is the runtime's invoke() and nothing else.
 """
 from __future__ import annotations
@@ -20,12 +21,12 @@ from pathlib import Path
 from edgebench.v1 import agent_pb2 as pb
 
 from .inputs import build_feeds
-from .job_files import SPEC_FILE, WORKER_CONFIG_FILE, WORKER_RESULT_FILE
+from .job_files import SPEC_FILE, WORKER_CONFIG_FILE
 from .model_format import TFLITE, sniff_file
 from .procmem import read_proc_memory, reset_peak_rss
 from .runtimes import LoadOptions, ModelError, get_runtime
 from .stats import summarize_latency
-from .worker_channel import BATCH_ITEM, PROGRESS, ChannelWriter
+from .worker_channel import BATCH_ITEM, PROGRESS, RESULT, ChannelWriter
 
 PROGRESS_INTERVAL_NS = 200_000_000  # five progress lines a second at most: printing is outside the timed call
 EXIT_MODEL_ERROR = 3
@@ -165,9 +166,11 @@ def measure_into(out: pb.JobResult | pb.BatchResult, req: ModelRequest, spec: pb
     out.state = pb.JOB_STATE_SUCCEEDED
 
 
-def run_job(spec: pb.JobSpec, model_path: str, job_dir: Path, progress: ProgressWriter) -> pb.JobResult:
+def run_job(spec: pb.JobSpec, model_path: str, job_dir: Path, progress: ProgressWriter,
+            input_paths: dict[str, str] | None = None) -> pb.JobResult:
     result = pb.JobResult(threads=spec.threads, warmup_runs=spec.warmup_runs)
-    req = ModelRequest(model_path, list(spec.input_shapes), list(spec.inputs), spec.profile_ops,
+    inputs = [_input_bytes(data, input_paths or {}) for data in spec.inputs]
+    req = ModelRequest(model_path, list(spec.input_shapes), inputs, spec.profile_ops,
                        spec.return_optimized_model, job_dir, "job", fresh_peak=False)
     measure_into(result, req, spec, progress)
     return result
@@ -211,6 +214,16 @@ def run_batch(spec: pb.JobSpec, model_paths: list[str], job_dir: Path, progress:
         result.warnings.append(f"{failed} of {len(spec.batch)} batch items failed; each says why")
     result.state = pb.JOB_STATE_SUCCEEDED
     return result
+
+
+def _input_bytes(data: pb.InputData, paths: dict[str, str]) -> pb.InputData:
+    """An input array sent by upload (npy_sha256) read from the cache, as if it had come in the spec."""
+    if not data.npy_sha256:
+        return data
+    try:
+        return pb.InputData(name=data.name, npy=Path(paths[data.name]).read_bytes())
+    except (KeyError, OSError) as exc:
+        raise ModelError(f"input {data.name!r}: the uploaded array {data.npy_sha256} cannot be read ({exc})") from None
 
 
 def _error_text(exc: BaseException) -> str:
@@ -293,15 +306,14 @@ def main(argv: list[str] | None = None) -> int:
         if spec.batch:
             result = run_batch(spec, list(config["model_paths"]), job_dir, progress)
         else:
-            result = run_job(spec, config["model_path"], job_dir, progress)
+            result = run_job(spec, config["model_path"], job_dir, progress, config.get("input_paths"))
     except Exception as exc:  # the one answer of this process: say what it was
         if not isinstance(exc, (ModelError, MemoryError, ImportError)):
             traceback.print_exc()  # a bug or an unexpected runtime error: keep the traceback
         result = pb.JobResult(state=pb.JOB_STATE_FAILED, error=_error_text(exc))
         exit_code = EXIT_MODEL_ERROR
-    tmp = job_dir / (WORKER_RESULT_FILE + ".tmp")
-    tmp.write_bytes(result.SerializeToString())
-    os.replace(tmp, job_dir / WORKER_RESULT_FILE)
+    # Through the pipe, not a file: a full state dir must not cost the measurement.
+    channel.send(RESULT, result.SerializeToString())
     return exit_code
 
 

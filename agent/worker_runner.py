@@ -15,8 +15,8 @@ from google.protobuf.message import DecodeError
 
 from edgebench.v1 import agent_pb2 as pb
 
-from .job_files import WORKER_CONFIG_FILE, WORKER_RESULT_FILE, WORKER_STDERR_FILE
-from .worker_channel import BATCH_ITEM, PROGRESS, read_frames
+from .job_files import WORKER_CONFIG_FILE, WORKER_STDERR_FILE
+from .worker_channel import BATCH_ITEM, PROGRESS, RESULT, read_frames
 
 STDERR_TAIL_BYTES = 4096
 
@@ -41,13 +41,16 @@ class WorkerRun:
         model_paths: list[Path],
         on_progress: Callable[[dict], None],
         memory_limit_bytes: int = 0,
+        input_paths: dict[str, Path] | None = None,
     ) -> None:
-        """`model_paths`: the job's model, or one per batch item (spec.batch)."""
+        """`model_paths`: the job's model, or one per batch item (spec.batch); `input_paths`: the cached file of
+        each input array given by npy_sha256."""
         self.job_dir = job_dir
         self._on_progress = on_progress
         self._cancelled = threading.Event()
         self.batch: list[pb.BatchResult] = []
-        config: dict = {"memory_limit_bytes": memory_limit_bytes}
+        config: dict = {"memory_limit_bytes": memory_limit_bytes,
+                        "input_paths": {name: str(path) for name, path in (input_paths or {}).items()}}
         if spec.batch:
             config["model_paths"] = [str(p) for p in model_paths]
         else:
@@ -55,7 +58,7 @@ class WorkerRun:
         # The worker applies the memory limit to itself: a preexec_fn would run in a fork of this
         # multi-threaded process, where gRPC's fork handlers can abort the child before it execs.
         (job_dir / WORKER_CONFIG_FILE).write_text(json.dumps(config))
-        (job_dir / WORKER_RESULT_FILE).unlink(missing_ok=True)
+        self._final: pb.JobResult | None = None
         self._stderr = open(job_dir / WORKER_STDERR_FILE, "wb")
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
@@ -79,6 +82,12 @@ class WorkerRun:
     def _read_progress(self) -> None:
         assert self.process.stdout is not None
         for kind, payload in read_frames(self.process.stdout):
+            if kind == RESULT:
+                try:
+                    self._final = pb.JobResult.FromString(payload)
+                except DecodeError:
+                    pass
+                continue
             if kind == BATCH_ITEM:
                 try:
                     self.batch.append(pb.BatchResult.FromString(payload))
@@ -119,10 +128,7 @@ class WorkerRun:
         self._stderr.close()
         if self.process.stdout:
             self.process.stdout.close()
-        result = None
-        result_path = self.job_dir / WORKER_RESULT_FILE
-        if not timed_out and not self._cancelled.is_set() and result_path.exists():
-            result = pb.JobResult.FromString(result_path.read_bytes())
+        result = None if timed_out or self._cancelled.is_set() else self._final
         return WorkerOutcome(result, self.process.returncode, timed_out, self._cancelled.is_set(),
                              self._stderr_tail(), list(self.batch))
 

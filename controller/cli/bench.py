@@ -60,8 +60,8 @@ def add_parser(sub: options.Subparsers) -> None:
 def bench_options(args: argparse.Namespace) -> BenchOptions:
     if args.runs is not None and args.runs < 1:
         raise ControllerError("--runs must be at least 1")
-    if args.duration < 0 or args.warmup < 0:
-        raise ControllerError("--duration and --warmup must not be negative")
+    if not 0 <= args.duration < float("inf") or not 0 <= args.timeout < float("inf") or args.warmup < 0:
+        raise ControllerError("--duration, --timeout and --warmup must be finite and not negative")
     return BenchOptions(
         target=args.target, models=args.models, runtime=args.runtime, ep=args.ep, threads=args.threads,
         runs=args.runs if args.runs is not None else (0 if args.duration else 50), duration_s=args.duration,

@@ -63,6 +63,7 @@ def read_onnx(path: str | os.PathLike[str], input_shapes: InputShapes | None = N
         raise CostModelError(f"{path}: not a readable ONNX model ({exc.__class__.__name__}: {exc})") from exc
     warnings: list[str] = []
 
+    _check_text(model, path)
     _check_external_data(onnx, model, path.parent, warnings)
     if len(model.functions):
         # Model-local functions (e.g. from the dynamo exporter) are expanded so every op is counted.
@@ -101,6 +102,42 @@ def read_onnx(path: str | os.PathLike[str], input_shapes: InputShapes | None = N
         inferred = _infer_shapes(onnx, skeleton, [])
         graph = _build_graph(onnx, path, model, inferred, runtime_inputs, warnings)
     return graph
+
+
+def _check_text(model: Any, path: Path) -> None:
+    """Protobuf hands back a proto2 string that is not valid UTF-8 as bytes: a damaged file. Refuse it naming
+    the node or tensor, instead of carrying bytes into names that every report and store then chokes on."""
+    def damaged(what: str, value: bytes) -> CostModelError:
+        return CostModelError(f"{path.name}: {what} is not valid UTF-8 text ({value[:40]!r}): the file is damaged")
+
+    graphs = [("graph", model.graph.node)] + [(f"function {i}", f.node) for i, f in enumerate(model.functions)]
+    for where, nodes in graphs:
+        for index, node in enumerate(nodes):
+            label = f"node {index}" + (f" ({node.name!r})" if isinstance(node.name, str) and node.name else "")
+            label += f" of the {where}" if where != "graph" else ""
+            for field in ("name", "op_type", "domain"):
+                value = getattr(node, field)
+                if isinstance(value, bytes):
+                    raise damaged(f"the {field} of {label}", value)
+            for kind, names in (("input", node.input), ("output", node.output)):
+                for name in names:
+                    if isinstance(name, bytes):
+                        raise damaged(f"an {kind} name of {label}", name)
+            for attr in node.attribute:
+                if isinstance(attr.name, bytes):
+                    raise damaged(f"an attribute name of {label}", attr.name)
+    graph = model.graph
+    for kind, values in (("graph input", graph.input), ("graph output", graph.output),
+                         ("value_info", graph.value_info), ("initializer", graph.initializer)):
+        for index, value in enumerate(values):
+            if isinstance(value.name, bytes):
+                raise damaged(f"the name of {kind} {index}", value.name)
+    for index, sparse in enumerate(graph.sparse_initializer):
+        if isinstance(sparse.values.name, bytes):
+            raise damaged(f"the name of sparse initializer {index}", sparse.values.name)
+    for index, opset in enumerate(model.opset_import):
+        if isinstance(opset.domain, bytes):
+            raise damaged(f"the domain of opset import {index}", opset.domain)
 
 
 def _check_external_data(onnx: Any, model: Any, base_dir: Path, warnings: list[str]) -> None:

@@ -68,7 +68,7 @@ def read_tflite(path: str | os.PathLike[str], input_shapes: InputShapes | None =
             "WHILE/IF/CALL_ONCE bodies are not"
         )
 
-    op_names = _operator_names(s, model)
+    op_names = _operator_names(s, model, path)
     type_names = _enum_names(s.TensorType)
     sg = model.Subgraphs(0)
 
@@ -77,7 +77,7 @@ def read_tflite(path: str | os.PathLike[str], input_shapes: InputShapes | None =
     signatures: list[tuple[int, ...] | None] = []
     for i in range(sg.TensorsLength()):
         t = sg.Tensors(i)
-        raw_name = (t.Name() or b"").decode("utf-8", "replace") or f"tensor_{i}"
+        raw_name = _text(t.Name(), path, f"the name of tensor {i}") or f"tensor_{i}"
         name = raw_name if raw_name not in used_names else f"{raw_name}#{i}"
         used_names.add(name)
         shape = tuple(int(t.Shape(j)) for j in range(t.ShapeLength()))
@@ -124,7 +124,16 @@ def read_tflite(path: str | os.PathLike[str], input_shapes: InputShapes | None =
     )
 
 
-def _operator_names(s: Any, model: Any) -> dict[int, tuple[str, str]]:
+def _text(raw: bytes | None, path: Path, what: str) -> str:
+    """A flatbuffer string as text; bytes that are not UTF-8 are a damaged file, refused naming where they are."""
+    try:
+        return (raw or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        raise CostModelError(f"{path.name}: {what} is not valid UTF-8 text ({raw[:40]!r}): the file is damaged") \
+            from None
+
+
+def _operator_names(s: Any, model: Any, path: Path) -> dict[int, tuple[str, str]]:
     builtin_names = _enum_names(s.BuiltinOperator)
     names: dict[int, tuple[str, str]] = {}
     for i in range(model.OperatorCodesLength()):
@@ -132,7 +141,7 @@ def _operator_names(s: Any, model: Any) -> dict[int, tuple[str, str]]:
         # Codes < 127 live in the old int8 field too; the real code is the larger of the two (schema rule).
         code = max(int(oc.BuiltinCode()), int(oc.DeprecatedBuiltinCode()))
         if code == _CUSTOM:
-            custom = (oc.CustomCode() or b"").decode("utf-8", "replace") or "CUSTOM"
+            custom = _text(oc.CustomCode(), path, f"the custom code of operator code {i}") or "CUSTOM"
             names[i] = (custom, "custom")
         else:
             names[i] = (builtin_names.get(code, f"BUILTIN_{code}"), "tflite")

@@ -83,3 +83,16 @@ def conv_relu(path: Path, channels: int = 32, size: int = 28) -> Path:
         [w, b],
     )
     return _save(graph, path)
+
+
+def matmul_chain(path: Path, repeats: int, n: int = 128) -> Path:
+    """`repeats` chained n x n MatMuls: a model doing `repeats` times the work of the one-MatMul chain."""
+    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((n, n)).astype(np.float32) / n, "w")
+    nodes = [helper.make_node("MatMul", ["x" if i == 0 else f"h{i - 1}", "w"], [f"h{i}"]) for i in range(repeats)]
+    graph = helper.make_graph(
+        nodes, f"matmul_chain_{repeats}",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, n])],
+        [helper.make_tensor_value_info(f"h{repeats - 1}", TensorProto.FLOAT, [n, n])],
+        [w],
+    )
+    return _save(graph, path)

@@ -198,3 +198,18 @@ def test_invalid_optimization_level_is_refused(client, tiny_onnx):
         client.stub.Submit(pb.JobSpec(model_sha256=sha, graph_optimization_level="max"), timeout=30)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "graph_optimization_level 'max'" in err.value.details()
+
+
+def test_a_result_too_large_to_send_keeps_its_statistics():
+    """The guard on the result's size (a job of many millions of runs, or a huge batch), on a real message."""
+    from edgebench.agent.job_results import fit_in_a_message
+
+    result = pb.JobResult(samples_ns=range(1_000_000, 1_050_000), latency=pb.LatencyStats(count=50_000, p50_ms=1.0))
+    result.batch.add(model_name="item", samples_ns=range(1_000_000, 1_050_000), latency=pb.LatencyStats(count=50_000))
+    small = pb.JobResult(samples_ns=[1, 2, 3])
+    fit_in_a_message(small, limit=100_000)
+    assert list(small.samples_ns) == [1, 2, 3] and not small.warnings
+    fit_in_a_message(result, limit=100_000)
+    assert not result.samples_ns and not result.batch[0].samples_ns
+    assert result.latency.count == 50_000 and result.batch[0].latency.count == 50_000
+    assert result.ByteSize() < 100_000 and "its 100000 raw samples were dropped" in result.warnings[0]

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from edgebench.controller.link.client import AgentClient
 from edgebench.controller.link.local_agent import start_local_agent
 from edgebench.controller.store import NewRun, RunFilter, open_store
 from tests.conftest import run_controller
+from tests.e2e.helpers import submit
+from tests.e2e.models import matmul_chain
 from tests.sensors.sensor_fixtures import make_board
 from tests.store import fixtures as store_fixtures
 
@@ -43,9 +46,10 @@ def suite(tmp_path: Path, text: str = SUITE) -> Path:
     return path
 
 
-def regress(tmp_path: Path, fleet_path: Path, db: str, *extra: str, rc: int) -> tuple[dict, ET.Element]:
+def regress(tmp_path: Path, fleet_path: Path, db: str, *extra: str, rc: int,
+            suite_text: str = SUITE) -> tuple[dict, ET.Element]:
     junit = tmp_path / "junit.xml"
-    proc = run_controller("regress", "--fleet", str(fleet_path), "--suite", str(suite(tmp_path)), "--db", db,
+    proc = run_controller("regress", "--fleet", str(fleet_path), "--suite", str(suite(tmp_path, suite_text)), "--db", db,
                           "--junit", str(junit), "--json", "-", "--connect-timeout", "3", *extra, check_rc=rc)
     return json.loads(proc.stdout), ET.parse(junit).getroot()
 
@@ -56,34 +60,48 @@ def closed_port() -> int:
         return s.getsockname()[1]  # closed again when we return: nothing listens there
 
 
+WORK_SUITE = """
+name = "nightly"
+[[benchmarks]]
+model = "{model}"
+runtime = "onnxruntime"
+threads = [1]
+runs = 40
+"""
+
+
 def test_new_then_same_then_a_regression(agent, tmp_path, store_url):
     boards = fleet(tmp_path, ("board-a", agent.address))
+    work = WORK_SUITE.format(model=matmul_chain(tmp_path / "work.onnx", repeats=16))
     # Night 1: nothing to compare with yet.
-    doc, junit = regress(tmp_path, boards, store_url, "--label", "git=r1", rc=0)
+    doc, junit = regress(tmp_path, boards, store_url, "--label", "git=r1", rc=0, suite_text=work)
     [case] = doc["cases"]
     assert case["verdict"] == "new" and case["outcome"] == "pass" and case["run_id"]
     assert junit.get("tests") == "1" and junit.get("failures") == "0" and junit.get("errors") == "0"
     first = case["run_id"]
 
     # Night 2: compared with night 1 (an alpha no p-value reaches: this checks the plumbing, not the noise).
-    doc, junit = regress(tmp_path, boards, store_url, "--alpha", "1e-300", rc=0)
+    doc, junit = regress(tmp_path, boards, store_url, "--alpha", "1e-300", rc=0, suite_text=work)
     [case] = doc["cases"]
     assert case["verdict"] == "same" and case["baseline_ids"] == [first]
     assert case["p_value"] is not None and case["median_ms"] > 0 and case["baseline_median_ms"] > 0
 
-    # A baseline four times faster than this board can be: the next night is a regression.
+    # A baseline that did a sixteenth of the work (the same chain with one MatMul, measured now on the same
+    # board): the next night is a regression by the work's ratio, whatever the machine's load does to both.
+    light = matmul_chain(tmp_path / "light.onnx", repeats=1)
+    with AgentClient(agent.address) as client:
+        light_result = client.watch(submit(client, light, threads=1, warmup_runs=5, runs=40))
     with open_store(store_url) as store:
         run = store.get(case["run_id"])
-        samples = store.samples([run.id])[run.id]
-        fast = dict(run.record, samples_ms=(samples / 4).tolist())
+        fast = dict(run.record, samples_ms=[s / 1e6 for s in light_result.samples_ns])
         [fast_id] = store.add_runs([NewRun(fast, {"git": "fast"})])
     doc, junit = regress(tmp_path, boards, store_url, "--baseline", "label:git=fast", "--noise-floor-ms", "0",
-                         rc=1)
+                         rc=1, suite_text=work)
     [case] = doc["cases"]
     assert case["verdict"] == "regression" and case["baseline_ids"] == [fast_id]
     assert case["change"] > 1.5 and case["p_value"] < 0.002
     [tc] = junit.iter("testcase")
-    assert tc.get("classname") == "edgebench.board-a" and tc.get("name") == "tiny_cnn onnxruntime default-ep threads=1"
+    assert tc.get("classname") == "edgebench.board-a" and tc.get("name") == "work onnxruntime default-ep threads=1"
     failure = tc.find("failure")
     assert failure is not None and failure.get("type") == "regression" and "p=" in failure.get("message")
     assert junit.get("failures") == "1"

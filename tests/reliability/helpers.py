@@ -27,7 +27,7 @@ def sha256_of(path: Path) -> str:
 
 def leftovers(state: Path) -> list[Path]:
     """Temp files that a crash or a full disk must never leave behind."""
-    return [p for p in state.rglob("*") if p.name.endswith((".tmp", ".part")) and p.name != "worker_result.pb.tmp"]
+    return [p for p in state.rglob("*") if p.name.endswith((".tmp", ".part"))]
 
 
 def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.05):
@@ -38,3 +38,48 @@ def wait_until(predicate, timeout_s: float, what: str, poll_s: float = 0.05):
             return value
         time.sleep(poll_s)
     raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
+class LoggedAgent:
+    """A real agent process whose stderr (its log) goes to a file the test reads."""
+
+    def __init__(self, state: Path, log: Path, *extra: str) -> None:
+        import subprocess
+        import sys
+
+        self.state_dir, self.log_path = Path(state), log
+        self._log = open(log, "ab")  # noqa: SIM115 - open for the agent's lifetime
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "edgebench.agent.cli", "--listen", "127.0.0.1:0", "--state-dir", str(state),
+             *QUIET, *extra], stdout=subprocess.PIPE, stderr=self._log, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            self.stop()
+            raise AssertionError(f"the agent did not start: {self.log()[-500:]}")
+        self.port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+        self._log.close()
+
+    def __enter__(self) -> LoggedAgent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

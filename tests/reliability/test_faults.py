@@ -11,13 +11,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from edgebench.agent.job_files import RESULT_FILE, SPEC_FILE
+from edgebench.agent.job_files import META_FILE, RESULT_FILE, SPEC_FILE
 from edgebench.controller.link.client import AgentClient
 from edgebench.v1 import agent_pb2 as pb
 from tests.conftest import ROOT, run_controller
 from tests.e2e.helpers import submit, wait_for_phase
 from tests.e2e.models import slow_matmul
-from tests.reliability.helpers import leftovers, quiet_agent, sha256_of, wait_until
+from tests.reliability.helpers import LoggedAgent, leftovers, quiet_agent, sha256_of, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +37,8 @@ def test_agent_killed_mid_run_restarts_with_cache_verified_by_hash(tmp_path, tin
         client.ensure_model(tiny_onnx)
         done = submit(client, tiny_tflite, threads=1, runs=3)
         client.watch(done)
+        meta_lost = client.watch(submit(client, tiny_tflite, threads=1, runs=3))
+        spec_lost = client.watch(submit(client, tiny_tflite, threads=1, runs=3))
         running = submit(client, slow, threads=1, runs=0, min_duration_s=60)
         wait_for_phase(client, running, "measuring")
         os.kill(agent.process.pid, signal.SIGKILL)
@@ -47,12 +49,16 @@ def test_agent_killed_mid_run_restarts_with_cache_verified_by_hash(tmp_path, tin
     assert set(cached) == {sha256_of(tiny_onnx), sha256_of(tiny_tflite), sha256_of(slow)}
     assert all(sha256_of(p) == name for name, p in cached.items())
     assert leftovers(state) == []
-    # Then the disk damages one cached model and two job records while the agent is down.
+    # Then the disk damages one cached model and three job records while the agent is down: a result, a
+    # meta.json (truncated) and a spec.pb (garbage).
     damaged = cached[sha256_of(tiny_onnx)]
     data = bytearray(damaged.read_bytes())
     data[len(data) // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
     (state / "jobs" / done / RESULT_FILE).write_bytes(b"\xff\xff not a protobuf")
+    meta = state / "jobs" / meta_lost.job_id / META_FILE
+    meta.write_bytes(meta.read_bytes()[:10])
+    (state / "jobs" / spec_lost.job_id / SPEC_FILE).write_bytes(b"\xff\xfe not a spec")
     with quiet_agent(state) as agent, AgentClient(agent.address) as client:
         # The agent re-hashes a cached model before trusting it: the damaged one is gone, not run.
         assert client.stub.HasModel(pb.ModelRef(sha256=sha256_of(tiny_onnx)), timeout=30).present is False
@@ -64,6 +70,12 @@ def test_agent_killed_mid_run_restarts_with_cache_verified_by_hash(tmp_path, tin
         assert interrupted.state == pb.JOB_STATE_INTERRUPTED
         unreadable = client.watch(done)  # a damaged record is reported, and does not stop the agent starting
         assert unreadable.state == pb.JOB_STATE_FAILED and "unreadable" in unreadable.error
+        # A damaged meta.json or spec.pb costs nothing of the result beside it.
+        for before, damage in ((meta_lost, "meta.json is not valid JSON"), (spec_lost, "spec.pb does not parse")):
+            kept = client.watch(before.job_id)
+            assert kept.state == pb.JOB_STATE_SUCCEEDED and list(kept.samples_ns) == list(before.samples_ns)
+            assert any(damage in w for w in kept.warnings), kept.warnings
+            client.collect(before.job_id)
         fresh = client.watch(submit(client, tiny_onnx, threads=1, runs=2))
         assert fresh.state == pb.JOB_STATE_SUCCEEDED
 
@@ -154,21 +166,48 @@ def test_state_dir_disk_full(small_disk, tmp_path, tiny_onnx, tiny_tflite):
         with pytest.raises(grpc.RpcError) as err:
             client.stub.Submit(pb.JobSpec(model_sha256=tiny.sha256, runs=1), timeout=30)
         assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "No space left" in err.value.details()
-        # Jobs already accepted still end, with a clear reason: the queue never stalls on a full disk.
-        for job_id in (running, queued):
-            result = result_within(client, job_id)
-            assert result.state in (pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED)
-            text = " ".join([result.error, *result.warnings])
-            assert result.state == pb.JOB_STATE_SUCCEEDED or "space" in text, text
+        # The running job finished on the full disk: its measurement came back whole, from memory, saying so.
+        measured = result_within(client, running)
+        assert measured.state == pb.JOB_STATE_SUCCEEDED, measured.error
+        assert measured.latency.count == len(measured.samples_ns) > 0 and measured.window_end_ns > 0
+        assert any("kept in memory only" in w for w in measured.warnings), measured.warnings
+        assert not (state / "jobs" / running / "result.pb").exists()
+        # The queued one could not record its start, so it did not run (a restart can never run it twice).
+        refused = result_within(client, queued)
+        assert refused.state == pb.JOB_STATE_FAILED and "did not run" in refused.error and not refused.samples_ns
         records_are_whole(state)
         assert {p.name for p in (state / "jobs").iterdir()} <= {j.job_id for j in client.list_jobs()}
-        # Space comes back: the same agent serves again, without a restart.
+        # Space comes back: the result kept in memory is written, and the same agent serves again.
         filler.unlink()
+        wait_until(lambda: (state / "jobs" / running / "result.pb").exists(), 30, "the kept result to be stored")
         assert result_within(client, submit(client, tiny_onnx, threads=1, runs=2)).state == pb.JOB_STATE_SUCCEEDED
         assert client.ensure_model(tiny_tflite).uploaded is True
     records_are_whole(state)
     with quiet_agent(state) as agent, AgentClient(agent.address) as client:  # and it restarts on that state
-        # Each job has one answer: a result kept on disk, interrupted, or (never started) run now.
         assert {j.job_id for j in client.list_jobs()} >= {running, queued}
-        assert all(result_within(client, j.job_id).state != pb.JOB_STATE_UNSPECIFIED for j in client.list_jobs())
+        after = result_within(client, running)  # the measurement survived the restart, sample for sample
+        assert after.state == pb.JOB_STATE_SUCCEEDED and list(after.samples_ns) == list(measured.samples_ns)
+        assert any("written once space was freed" in w for w in after.warnings), after.warnings
+        assert not any("kept in memory only" in w for w in after.warnings)
+        assert result_within(client, queued).state == pb.JOB_STATE_FAILED
         assert result_within(client, submit(client, tiny_tflite, threads=1, runs=2)).state == pb.JOB_STATE_SUCCEEDED
+
+
+def test_a_directory_or_fifo_where_a_cached_model_should_be(tmp_path, tiny_onnx, tiny_tflite):
+    state = tmp_path / "state"
+    models = state / "models"
+    models.mkdir(parents=True)
+    as_dir, as_fifo = models / sha256_of(tiny_onnx), models / sha256_of(tiny_tflite)
+    as_dir.mkdir()
+    (as_dir / "inside").write_bytes(b"x")
+    os.mkfifo(as_fifo)  # hashing it would block forever
+    with LoggedAgent(state, tmp_path / "agent.log") as agent, AgentClient(agent.address) as client:
+        for model, kind in ((tiny_onnx, "directory"), (tiny_tflite, "FIFO")):
+            status = client.stub.HasModel(pb.ModelRef(sha256=sha256_of(model)), timeout=10)
+            assert status.present is False  # a damaged cache entry, not an error
+            assert f"cached model {sha256_of(model)} is damaged (it was a {kind}, not a file) and was removed" \
+                in agent.log()
+            assert client.ensure_model(model).uploaded is True  # uploaded again, over the removed entry
+            assert client.watch(submit(client, model, threads=1, runs=1)).state == pb.JOB_STATE_SUCCEEDED
+        assert as_dir.is_file() and sha256_of(as_dir) == as_dir.name
+        assert as_fifo.is_file() and sha256_of(as_fifo) == as_fifo.name

@@ -24,14 +24,23 @@ FANOUT_AGENTS = scale("fanout_agents", 12)
 FANOUT_THREADS = 8
 
 
+class QueueFullCount:
+    """Queue-full answers seen by the clients of one test (a fresh count per test, shared by its clients)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
 class CountingClient(AgentClient):
     """The real client, counting the queue-full answers it retried."""
 
-    exhausted = 0
-    _lock = threading.Lock()
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, address: str, count: QueueFullCount, **kwargs):
+        super().__init__(address, **kwargs)
         submit = self.stub.Submit
 
         def counting_submit(spec, timeout=None):
@@ -39,8 +48,7 @@ class CountingClient(AgentClient):
                 return submit(spec, timeout=timeout)
             except grpc.RpcError as exc:
                 if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                    with CountingClient._lock:
-                        CountingClient.exhausted += 1
+                    count.add()
                 raise
 
         self.stub.Submit = counting_submit
@@ -53,10 +61,11 @@ def test_ten_controllers_one_agent(tmp_path, tiny_onnx):
         with AgentClient(agent.address) as setup:
             sha = setup.ensure_model(tiny_onnx).sha256
         submitted: dict[str, list[str]] = {}
+        queue_full = QueueFullCount()
 
         def controller(index: int) -> list[pb.JobResult]:
             client_id = f"controller-{index}"
-            with CountingClient(agent.address) as client:
+            with CountingClient(agent.address, queue_full) as client:
                 ids = []
                 for seq in range(JOBS_PER_CONTROLLER):
                     spec = pb.JobSpec(model_sha256=sha, model_name=f"{client_id}/{seq}", client_id=client_id,
@@ -89,7 +98,7 @@ def test_ten_controllers_one_agent(tmp_path, tiny_onnx):
                 assert all(r.spec.client_id == f"controller-{index}" for r in results_of_one)
                 starts = [r.window_start_ns for r in results_of_one]
                 assert starts == sorted(starts)
-            assert CountingClient.exhausted > 0  # the limit was answered with RESOURCE_EXHAUSTED, and retried
+            assert queue_full.value > 0  # the limit was answered with RESOURCE_EXHAUSTED, and retried
             for job_id in acknowledged:
                 check.collect(job_id)
             assert check.list_jobs() == []

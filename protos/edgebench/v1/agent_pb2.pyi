@@ -162,12 +162,14 @@ class InputShape(_message.Message):
     def __init__(self, name: _Optional[str] = ..., dims: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class InputData(_message.Message):
-    __slots__ = ("name", "npy")
+    __slots__ = ("name", "npy", "npy_sha256")
     NAME_FIELD_NUMBER: _ClassVar[int]
     NPY_FIELD_NUMBER: _ClassVar[int]
+    NPY_SHA256_FIELD_NUMBER: _ClassVar[int]
     name: str
     npy: bytes
-    def __init__(self, name: _Optional[str] = ..., npy: _Optional[bytes] = ...) -> None: ...
+    npy_sha256: str
+    def __init__(self, name: _Optional[str] = ..., npy: _Optional[bytes] = ..., npy_sha256: _Optional[str] = ...) -> None: ...
 
 class JobSpec(_message.Message):
     __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c", "keep_trace", "no_sampling", "cooldown_timeout_s", "batch", "return_optimized_model", "graph_optimization_level", "max_duration_s")
