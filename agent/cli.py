@@ -11,6 +11,7 @@ import threading
 
 from . import DEFAULT_PORT, __version__
 from .auth import ENV_TOKEN, TokenError, check_token, is_loopback_host, read_token_file
+from .contention import DEFAULT_THRESHOLD, ContentionSettings
 from .jobs import JobLimits
 from .measurement import MeasureSettings
 from .procmem import bound_heap_retention
@@ -76,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cooldown-timeout", type=float, default=300.0,
                    help="longest wait for a job's cooldown_to_c (default 300 s)")
     s.add_argument("--no-sensors", action="store_true", help="discover and sample no sensor at all")
+    c = p.add_argument_group("contention (what else used the board during a job)")
+    c.add_argument("--contended-above", type=float, default=DEFAULT_THRESHOLD, metavar="SHARE",
+                   help="mark a run contended when other processes (and steal) took more than this share of the "
+                        f"CPU its worker needed (default {DEFAULT_THRESHOLD:g}; a board that always runs other "
+                        "services may raise it)")
+    c.add_argument("--no-contention", action="store_true", help="do not read /proc during jobs")
     p.add_argument("--version", action="version", version=f"edgebench-agent {__version__}")
     return p
 
@@ -109,6 +116,10 @@ def security_settings(args: argparse.Namespace, address: str) -> tuple[str, TlsF
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     address = listen_address(args.listen)
+    if not 0 <= args.contended_above < float("inf"):
+        print(f"edgebench-agent: --contended-above must be a share of at least 0, got {args.contended_above}",
+              file=sys.stderr)
+        return 2
     try:
         token, tls = security_settings(args, address)
     except (TokenError, TlsConfigError) as exc:
@@ -125,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             sysfs_root=args.sysfs_root, vcgencmd=args.vcgencmd, tegrastats=args.tegrastats, meter=args.meter),
         measure=MeasureSettings(rate_hz=max(0.0, args.sample_rate), idle_baseline_s=max(0.0, args.idle_baseline),
                                 cooldown_timeout_s=max(0.0, args.cooldown_timeout)),
+        contention=ContentionSettings(threshold=args.contended_above, enabled=not args.no_contention),
         token=token,
         tls=tls,
     )

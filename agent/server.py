@@ -18,6 +18,7 @@ from edgebench.v1 import agent_pb2_grpc
 from . import API_VERSION, __version__
 from .auth import TokenAuthInterceptor
 from .board import read_identity
+from .contention import ContentionMonitor, ContentionSettings
 from .jobs import JobLimits, JobManager, JobNotFinished, QueueFull, UnknownJob
 from .measurement import JobMeasurement, MeasureSettings
 from .model_store import ModelStore, UploadError, check_sha256
@@ -51,6 +52,8 @@ class AgentConfig:
     # Sensors: None discovers none (the agent measures latency only).
     sensors: SensorConfig | None = None
     measure: MeasureSettings = field(default_factory=MeasureSettings)
+    # What else used the worker's CPUs during each job (read from /proc, with or without sensors).
+    contention: ContentionSettings = field(default_factory=ContentionSettings)
     # Every call but the health service's must carry this bearer token ("": no token check).
     token: str = ""
     # TLS on the port (None: plaintext); with a client CA, mutual TLS.
@@ -346,6 +349,9 @@ def start_agent(config: AgentConfig, listen: str) -> RunningAgent:
         measure = JobMeasurement(sensors, config.measure)
         jobs.before_worker.append(measure.before_worker)
         jobs.after_worker.append(measure.after_worker)
+    contention = ContentionMonitor(config.contention)
+    jobs.before_worker.append(contention.before_worker)
+    jobs.after_worker.append(contention.after_worker)
     credentials = server_credentials(config.tls) if config.tls is not None else None
     interceptors = [TokenAuthInterceptor(config.token, max_open_calls=config.rpc.max_open_calls)] \
         if config.token else None

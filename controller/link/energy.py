@@ -25,7 +25,11 @@ def _opt(msg: Any, name: str) -> Any:
 
 
 def _measurement(result: pb.JobResult) -> pb.Measurement | None:
-    return result.measurement if result.HasField("measurement") else None
+    """The sensors' measurement; None when no sensor was sampled (the message may then carry only the
+    contention figures, which are not the sensors')."""
+    if not result.HasField("measurement") or result.measurement.sample_rate_hz <= 0:
+        return None
+    return result.measurement
 
 
 def energy_json(result: pb.JobResult) -> dict[str, Any]:

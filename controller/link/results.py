@@ -33,7 +33,7 @@ STATUS_NAMES = {
 def energy_record(result: pb.JobResult) -> dict[str, Any] | None:
     """The sensors' figures for a run (energy.py's keys, flattened), with the kept time series as `trace`;
     None when nothing was sampled, so `energy` stays null rather than made up."""
-    if not result.HasField("measurement"):
+    if not result.HasField("measurement") or result.measurement.sample_rate_hz <= 0:
         return None
     figures = energy_json(result)
     out = {**(figures.pop("energy") or {}), **figures}
@@ -43,6 +43,26 @@ def energy_record(result: pb.JobResult) -> dict[str, Any] | None:
                          "t_s": [(t - m.window_start_ns) / 1e9 for t in s.t_ns], "values": list(s.values)}
                         for s in m.trace]
     return out
+
+
+def contention_record(result: pb.JobResult) -> dict[str, Any] | None:
+    """What else used the worker's CPUs during the window (agent/contention.py), or None when the agent did
+    not measure it (an older agent, a failed run, --no-contention)."""
+    if not result.HasField("measurement") or not result.measurement.HasField("contention"):
+        return None
+    c = result.measurement.contention
+    if not c.span_s:  # measured nothing: only the reason why
+        return {"contended": None, "unavailable": dict(c.unavailable)}
+
+    def opt(name: str) -> float | None:
+        return getattr(c, name) if c.HasField(name) else None
+
+    return {"contended": c.contended, "contention": c.contention, "threshold": c.threshold, "reason": c.reason or None,
+            "span_s": c.span_s, "cpus": list(c.cpus), "need_cores": c.need_cores, "worker_cpu_s": c.worker_cpu_s,
+            "other_cpu_s": c.other_cpu_s, "steal_s": c.steal_s, "agent_cpu_s": opt("agent_cpu_s"),
+            "load_avg_1m_start": opt("load_avg_1m_start"), "load_avg_1m_end": opt("load_avg_1m_end"),
+            "psi_cpu_some": opt("psi_cpu_some"), "psi_memory_some": opt("psi_memory_some"),
+            "psi_memory_full": opt("psi_memory_full"), "readings": c.readings, "unavailable": dict(c.unavailable)}
 
 
 def _mb(kib: int) -> float | None:
@@ -84,7 +104,9 @@ def run_record(result: pb.JobResult, target: str, board: Board, model: ModelReco
         started_unix_s=result.started_unix_s or None,
         finished_unix_s=result.finished_unix_s or None,
         energy=energy_record(result),
+        contention=contention_record(result),
     )
+    record.contended = record.contention["contended"] if record.contention else None
     headline = energy_json(result)
     for key in TOP_KEYS:
         setattr(record, key, headline[key])

@@ -56,6 +56,8 @@ def bench_table(records: Sequence[RunRecord]) -> str:
     notes = [f"!!! THROTTLED: {r.model.name} threads={r.threads} ran while the board throttled, capped its "
              "clock or saw under-voltage: its figures are not comparable and regressions ignore it"
              for r in records if r.throttled]
+    notes += [f"!!! CONTENDED: {r.model.name} threads={r.threads}: {_contention_reason(r)}: its figures are not "
+              "comparable and regressions ignore it" for r in records if r.contended]
     devices = {(r.predicted["device"], r.predicted["source"]) for r in records if r.predicted}
     for device, source in sorted(devices):
         notes.append(f"predicted with device profile {device} ({source}); err % = (predicted - measured) / measured, latency against the p50 of the timed runs, memory against the peak RSS")
@@ -67,6 +69,10 @@ def bench_table(records: Sequence[RunRecord]) -> str:
         for w in r.warnings:
             notes.append(f"  note: {r.model.name} threads={r.threads}: {w}")
     return "\n".join(x for x in [header, text, *notes] if x)
+
+
+def _contention_reason(r: RunRecord) -> str:
+    return (r.contention or {}).get("reason") or "other processes took the worker's CPU"
 
 
 def _usable_prediction(r: RunRecord) -> dict[str, Any]:

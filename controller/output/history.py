@@ -31,7 +31,7 @@ def history_table(runs: Sequence[StoredRun]) -> str:
              str(r.threads), _num(r.latency_mean_ms), _num(r.latency_p50_ms),
              "-" if r.latency_count is None else str(r.latency_count), _num(r.peak_rss_mb, 1),
              _num(r.predicted_latency_ms), "-" if r.throttled is None else ("YES" if r.throttled else "no"),
-             r.status, r.verdict or "-", ",".join(f"{k}={v}" for k, v in sorted(r.labels.items())) or "-"]
+             r.status + (" CONTENDED" if r.contended else ""), r.verdict or "-", ",".join(f"{k}={v}" for k, v in sorted(r.labels.items())) or "-"]
             for r in runs]
     return render_table(headers, rows)
 

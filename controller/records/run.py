@@ -175,6 +175,10 @@ class RunRecord:
     job_spec: dict[str, Any] | None = None
     run_id: int | None = None
     rss_before_load_mb: float | None = None  # the worker with its runtime imported, before the model's load
+    # What else used the worker's CPUs during the window (the agent's /proc readings), null when not measured;
+    # a contended run is not comparable, like a throttled one.
+    contention: dict[str, Any] | None = None
+    contended: bool | None = None
 
     def __post_init__(self) -> None:
         # The JSON form of the nested records (a stored run read back) becomes the records themselves.

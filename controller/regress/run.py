@@ -2,11 +2,15 @@
 each, every result stored and compared like with like against its baseline.
 
 A board that cannot be reached, or drops mid-way, turns its remaining jobs into errors; the other boards
-carry on. A throttled run is re-run (it is kept, marked excluded) and, if it throttles again, reported as
-excluded: never compared as if it were a normal run.
+carry on. A throttled or contended run (other processes took the worker's CPU) is re-run (it is kept, marked
+excluded) and, if it happens again, reported as excluded: never compared as if it were a normal run.
+
+Each benchmark's minimum effect comes from its own noise on its board (NOISE_MULTIPLE times the spread of
+its recent medians), never below the configured floor; the noise is shown beside the verdict.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -22,11 +26,14 @@ from ..link.target import parse_target
 from ..records import RunRecord
 from ..stats.verdict import ERROR, EXCLUDED, NEW, REGRESSION, Thresholds, compare_samples
 from ..store import NewRun, Store, Verdict, open_store
-from .baseline import BaselineSpec, find_baseline
+from .baseline import Baseline, BaselineSpec, find_baseline
 from .config import FleetTarget, Suite, SuiteJob
 
 # What a case means for CI: a regression fails, an error errors, excluded is skipped, the rest pass.
 OUTCOME = {REGRESSION: "failure", ERROR: "error", EXCLUDED: "skipped"}
+# A benchmark's minimum effect is this many times its run-to-run noise (CodSpeed measured a 2.66% CV on
+# shared runners, where a 7% gate kept false alarms near 1%: about 2.6 times).
+NOISE_MULTIPLE = 3.0
 
 
 @dataclass
@@ -38,7 +45,8 @@ class RegressOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     parallel: int = 4
     connect_timeout_s: float = 10.0
-    rerun_throttled: int = 1
+    rerun_throttled: int = 1  # re-runs of a throttled or contended job before it is excluded
+    rerun_wait_s: float = 0.0  # pause before such a re-run (lets a passing load end)
     labels: dict[str, str] = field(default_factory=dict)
     config: dict = field(default_factory=dict)  # stored with the session (file paths, options)
     log: Callable[[str], None] = lambda line: None
@@ -58,6 +66,10 @@ class CaseResult:
     p_value: float | None = None
     baseline_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    noise_cv: float | None = None  # the benchmark's run-to-run noise on this board (None: too little history)
+    noise_runs: int = 0
+    min_effect: float | None = None  # the gate this comparison used
+    contention: float | None = None  # share of the worker's CPU others took (the agent's figure)
 
     @property
     def outcome(self) -> str:
@@ -131,38 +143,48 @@ class _Runner:
         for attempt in range(1, attempts + 1):
             [record] = bench_on(board, bench, models, runtimes)
             record.target = target.name
-            throttled = bool(record.energy and record.energy.get("throttled"))
-            if throttled and attempt < attempts:
-                flags = ", ".join((record.energy or {}).get("throttle_flags") or []) or "flags set"
-                self._store(record, labels, Verdict(EXCLUDED, detail={"reason": f"throttled ({flags}); re-run"}))
-                self.opts.log(f"[{target.name}] {job.name}: throttled ({flags}), running it again")
+            unstable = _unstable(record)
+            if unstable and attempt < attempts:
+                self._store(record, labels, Verdict(EXCLUDED, detail={"reason": f"{unstable}; re-run"}))
+                self.opts.log(f"[{target.name}] {job.name}: {unstable}, running it again")
+                time.sleep(max(0.0, self.opts.rerun_wait_s))
                 continue
-            case = self._judge(record, target, job, throttled)
+            case = self._judge(record, target, job, unstable)
             case.run_id = self._store(record, labels, Verdict(
                 case.verdict, case.p_value, case.change, case.median_ms, case.baseline_median_ms,
-                case.baseline_ids, {"reason": case.message}))
+                case.baseline_ids, {"reason": case.message, "noise_cv": case.noise_cv, "noise_runs": case.noise_runs,
+                                    "min_effect": case.min_effect, "contention": case.contention}))
             case.attempts, case.seconds = attempt, time.monotonic() - started
             return case
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _judge(self, record: RunRecord, target: FleetTarget, job: SuiteJob, throttled: bool) -> CaseResult:
+    def _judge(self, record: RunRecord, target: FleetTarget, job: SuiteJob, unstable: str) -> CaseResult:
+        contention = (record.contention or {}).get("contention")
         if record.status != "ok":
             return CaseResult(target, job, ERROR, f"run {record.status}: {record.error or 'no detail'}")
-        if throttled:
-            flags = ", ".join((record.energy or {}).get("throttle_flags") or []) or "flags set"
-            return CaseResult(target, job, EXCLUDED,
-                              f"throttled on every attempt ({flags}): not compared")
+        if unstable:
+            return CaseResult(target, job, EXCLUDED, f"{unstable} on every attempt: not compared",
+                              contention=contention)
         with self.lock:
-            base = find_baseline(self.store, self.opts.baseline, record.key, self.session)
-        if not base.runs:
+            base = find_baseline(self.store, self.opts.baseline, record.key, self.session, record.model.name)
+        noise = base.noise
+        floor = self.opts.thresholds.min_effect
+        min_effect = max(floor, NOISE_MULTIPLE * noise.cv) if noise else floor
+        extra = {"noise_cv": noise.cv if noise else None, "noise_runs": noise.runs if noise else 0,
+                 "min_effect": min_effect, "contention": contention}
+        median = float(np.median(record.samples_ms)) if record.samples_ms else None
+        if base.problem:
+            return CaseResult(target, job, ERROR, base.problem, median_ms=median, **extra)
+        if base.first:
+            note = f"; {base.note}" if base.note else ""
             return CaseResult(target, job, NEW, f"no baseline yet ({self.opts.baseline.describe()}): "
-                                                "this run starts one",
-                              median_ms=float(np.median(record.samples_ms)) if record.samples_ms else None)
-        c = compare_samples(record.samples_ms, base.samples, self.opts.thresholds)
-        runs = ", ".join(str(r.id) for r in base.runs)
-        return CaseResult(target, job, c.verdict, f"{c.reason} [baseline: runs {runs}]",
+                                                f"this run starts one{note}", median_ms=median, **extra)
+        c = compare_samples(record.samples_ms, base.samples,
+                            dataclasses.replace(self.opts.thresholds, min_effect=min_effect))
+        return CaseResult(target, job, c.verdict, f"{c.reason} [baseline: {_baseline_words(base, record)}; "
+                                                  f"{_gate_words(noise, floor, min_effect)}]",
                           median_ms=c.median_ms, baseline_median_ms=c.baseline_median_ms, change=c.change,
-                          p_value=c.p_value, baseline_ids=[r.id for r in base.runs])
+                          p_value=c.p_value, baseline_ids=[r.id for r in base.runs], **extra)
 
     def _store(self, record: RunRecord, labels: dict[str, str], verdict: Verdict) -> int:
         # The run and its verdict in one transaction: a crash leaves no run without its verdict.
@@ -170,3 +192,33 @@ class _Runner:
             [run_id] = self.store.add_runs([NewRun(record.to_json(), labels, self.session, verdict=verdict)])
         record.run_id = run_id
         return run_id
+
+
+def _unstable(record: RunRecord) -> str:
+    """Why this run's latency is not comparable ("" when it is): the board throttled, or other processes took
+    the worker's CPU."""
+    why = []
+    if record.energy and record.energy.get("throttled"):
+        why.append(f"throttled ({', '.join(record.energy.get('throttle_flags') or []) or 'flags set'})")
+    if record.contended:
+        c = record.contention or {}
+        why.append(f"contended ({c.get('reason') or 'others used the CPU'})")
+    return " and ".join(why)
+
+
+def _baseline_words(base: Baseline, record: RunRecord) -> str:
+    words = base.describe()
+    if base.accepted is not None:
+        words += f", since accepted run #{base.accepted.run_id} ({base.accepted.reason})"
+    shas = {r.model_sha256 for r in base.runs}
+    if record.model.sha256 and shas and record.model.sha256 not in shas:
+        words += (f"; the model file changed since ({', '.join(sorted(s[:12] for s in shas))} -> "
+                  f"{record.model.sha256[:12]})")
+    return words
+
+
+def _gate_words(noise, floor: float, min_effect: float) -> str:
+    if noise is None:
+        return f"min effect {floor:.0%} (the floor: too little history to measure the noise)"
+    return (f"noise {noise.cv:.1%} over {noise.runs} runs, min effect {min_effect:.1%} "
+            f"(max of the {floor:.0%} floor and {NOISE_MULTIPLE:g} x noise)")

@@ -13,6 +13,7 @@ RUN_COLUMNS = (
     "model_sha256", "runtime", "runtime_version", "ep", "threads", "input_shapes", "status", "error",
     "latency_mean_ms", "latency_p50_ms", "latency_count", "peak_rss_mb", "energy_j_per_inference", "power_avg_w",
     "temp_max_c", "throttled", "predicted_latency_ms", "agent_version", "controller_version", "labels_json",
+    "contended",
 )
 
 
@@ -46,6 +47,7 @@ class StoredRun:
     controller_version: str | None
     labels: dict[str, str] = field(default_factory=dict)
     verdict: str | None = None  # from a regress comparison, if any
+    contended: bool | None = None  # others took the worker's CPU during the window (None: not measured)
     # Loaded by Store.get only: the full run object (bench --json shape, as stored) and the job spec.
     record: dict[str, Any] | None = None
     spec: dict[str, Any] | None = None
@@ -65,6 +67,7 @@ class StoredRun:
         values = {name: getattr(self, name) for name in RUN_COLUMNS if name != "labels_json"}
         values["labels_json"] = json.dumps(self.labels, sort_keys=True)
         values["throttled"] = None if self.throttled is None else int(self.throttled)
+        values["contended"] = None if self.contended is None else int(self.contended)
         return tuple(values[name] for name in RUN_COLUMNS)
 
     @property
@@ -107,6 +110,15 @@ class Verdict:
     baseline_median_ms: float | None = None
     baseline_ids: list[int] = field(default_factory=list)
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Acceptance:
+    """A regression accepted as the new normal."""
+    run_id: int
+    accepted_unix_s: float
+    reason: str
+    accepted_by: str | None
 
 
 @dataclass

@@ -88,6 +88,19 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE INDEX verdicts_verdict ON verdicts (verdict, run_id)",
     ],
+    2: [
+        # Whether other processes took the worker's CPU during the window (the agent's figure; NULL: not measured,
+        # as for every run stored before this column).
+        "ALTER TABLE runs ADD COLUMN contended INTEGER",
+        # A regression someone accepted as the new normal, with why: from that run on, it and the runs after it
+        # are the benchmark's baseline.
+        """CREATE TABLE acceptances (
+            run_id {bigint} PRIMARY KEY REFERENCES runs(id),
+            accepted_unix_s {float} NOT NULL,
+            reason TEXT NOT NULL,
+            accepted_by TEXT
+        )""",
+    ],
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -23,7 +23,7 @@ from edgebench.agent import __version__
 
 from ..records import BenchmarkKey, RunRecord
 from .backend import Backend, connect
-from .model import RUN_COLUMNS, RunFilter, Session, StoredRun, Verdict
+from .model import RUN_COLUMNS, Acceptance, RunFilter, Session, StoredRun, Verdict
 from .schema import MIGRATIONS, SCHEMA_VERSION
 from .url import StoreError, StoreURL, resolve_url
 
@@ -197,7 +197,8 @@ class Store:
             temp_max_c=energy.get("temp_max_c"), throttled=None if throttled is None else bool(throttled),
             predicted_latency_ms=None if pred.get("error") else pred.get("predicted_latency_ms"),
             agent_version=record.board.agent_version,
-            controller_version=r.get("controller_version") or __version__, labels=new.labels)
+            controller_version=r.get("controller_version") or __version__, labels=new.labels,
+            contended=None if record.contended is None else bool(record.contended))
         row = (*columns.column_values(), json.dumps(r), json.dumps(spec) if spec is not None else None)
         return row, samples, trace
 
@@ -257,9 +258,9 @@ class Store:
     def _stored(row: Sequence[Any]) -> StoredRun:
         values = dict(zip(RUN_COLUMNS, row[:len(RUN_COLUMNS)], strict=True))
         labels = json.loads(values.pop("labels_json") or "{}")
-        throttled = values.pop("throttled")
+        throttled, contended = values.pop("throttled"), values.pop("contended")
         return StoredRun(**values, throttled=None if throttled is None else bool(throttled), labels=labels,
-                         verdict=row[len(RUN_COLUMNS)])
+                         verdict=row[len(RUN_COLUMNS)], contended=None if contended is None else bool(contended))
 
     def get(self, run_id: int) -> StoredRun:
         runs = self.query(RunFilter(ids=[run_id], limit=1))
@@ -312,13 +313,31 @@ class Store:
 
     def baseline(self, run: StoredRun | BenchmarkKey, limit: int, exclude_session: int | None = None,
                  before_unix_s: float | None = None, labels: dict[str, str] | None = None,
-                 session_id: int | None = None) -> list[StoredRun]:
-        """The most recent good runs with the same comparison key: succeeded, not throttled, not themselves
-        flagged as a regression (a regression stays news until it is fixed or another baseline is chosen)."""
+                 session_id: int | None = None, model_name: str | None = None, regress_only: bool = False,
+                 since_acceptance: bool = False, usable_only: bool = True) -> list[StoredRun]:
+        """The most recent good runs with the same comparison key, newest first: succeeded, neither throttled
+        nor contended, not themselves flagged as a regression unless someone accepted it (a regression stays
+        news until it is fixed, accepted, or another baseline is chosen).
+
+        `model_name`: the model by this name instead of the key's sha256, whatever version of the file (a
+        nightly suite's model file changes between nights, and that change is what it watches). `regress_only`: runs made by
+        `regress` and accepted runs only, not ad-hoc bench runs. `since_acceptance`: nothing older than the
+        benchmark's latest accepted run. `usable_only=False`: every run in that scope, good or not (to say why
+        none is usable)."""
         key = run.key if isinstance(run, StoredRun) else run
-        clauses = [*_KEY_CLAUSES, "r.status = 'ok'", "(r.throttled IS NULL OR r.throttled = 0)",
-                   "(v.verdict IS NULL OR v.verdict <> 'regression')"]
-        params: list[Any] = list(key)
+        clauses, params = self._identity(key, model_name)
+        if usable_only:
+            clauses += ["r.status = 'ok'", "(r.throttled IS NULL OR r.throttled = 0)",
+                        "(r.contended IS NULL OR r.contended = 0)",
+                        "(v.verdict IS NULL OR v.verdict <> 'regression' OR a.run_id IS NOT NULL)"]
+        if regress_only:
+            clauses.append("(a.run_id IS NOT NULL OR r.session_id IN (SELECT id FROM sessions WHERE kind = ?))")
+            params.append(REGRESS_LOCK)
+        if since_acceptance:
+            accepted = self.latest_acceptance(key, model_name)
+            if accepted is not None:
+                clauses.append("(r.created_unix_s > ? OR (r.created_unix_s = ? AND r.id >= ?))")
+                params += [accepted.created_unix_s, accepted.created_unix_s, accepted.id]
         if exclude_session is not None:
             clauses.append("(r.session_id IS NULL OR r.session_id <> ?)")
             params.append(exclude_session)
@@ -332,9 +351,45 @@ class Store:
             clauses.append("EXISTS (SELECT 1 FROM labels l WHERE l.run_id = r.id AND l.key = ? AND l.value = ?)")
             params += [k, value]
         sql = (f"SELECT {', '.join('r.' + c for c in RUN_COLUMNS)}, v.verdict FROM runs r "
-               f"LEFT JOIN verdicts v ON v.run_id = r.id WHERE {' AND '.join(clauses)} "
-               "ORDER BY r.created_unix_s DESC, r.id DESC LIMIT ?")
+               "LEFT JOIN verdicts v ON v.run_id = r.id LEFT JOIN acceptances a ON a.run_id = r.id "
+               f"WHERE {' AND '.join(clauses)} ORDER BY r.created_unix_s DESC, r.id DESC LIMIT ?")
         return [self._stored(row) for row in self.db.execute(sql, (*params, limit))]
+
+    @staticmethod
+    def _identity(key: BenchmarkKey, model_name: str | None) -> tuple[list[str], list[Any]]:
+        if model_name is None:
+            return list(_KEY_CLAUSES), list(key)
+        clauses = [c if c != "r.model_sha256 = ?" else "r.model_name = ?" for c in _KEY_CLAUSES]
+        return clauses, [model_name if f == "model_sha256" else v for f, v in zip(key._fields, key, strict=True)]
+
+    # -- accepted regressions ----------------------------------------------------------------------------
+    def accept(self, run_ids: Sequence[int], reason: str, accepted_by: str | None) -> list[int]:
+        """Accept these regressions as the new normal (one transaction); returns the ids newly accepted (a run
+        already accepted keeps its first reason)."""
+        if not reason.strip():
+            raise StoreError("an acceptance needs a reason (it is stored with it)")
+        with self.db.transaction():
+            done = {a.run_id for a in self.acceptances(run_ids)}
+            new = [i for i in dict.fromkeys(run_ids) if i not in done]
+            self.db.executemany("INSERT INTO acceptances (run_id, accepted_unix_s, reason, accepted_by) "
+                                "VALUES (?, ?, ?, ?)", [(i, time.time(), reason.strip(), accepted_by) for i in new])
+        return new
+
+    def acceptances(self, run_ids: Sequence[int]) -> list[Acceptance]:
+        if not run_ids:
+            return []
+        rows = self.db.execute("SELECT run_id, accepted_unix_s, reason, accepted_by FROM acceptances WHERE run_id "
+                               f"IN ({', '.join('?' * len(run_ids))}) ORDER BY run_id", list(run_ids))
+        return [Acceptance(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    def latest_acceptance(self, key: BenchmarkKey, model_name: str | None = None) -> StoredRun | None:
+        """The benchmark's most recent accepted run: where its baseline starts."""
+        clauses, params = self._identity(key, model_name)
+        sql = (f"SELECT {', '.join('r.' + c for c in RUN_COLUMNS)}, v.verdict FROM runs r "
+               "JOIN acceptances a ON a.run_id = r.id LEFT JOIN verdicts v ON v.run_id = r.id "
+               f"WHERE {' AND '.join(clauses)} ORDER BY r.created_unix_s DESC, r.id DESC LIMIT 1")
+        rows = self.db.execute(sql, params)
+        return self._stored(rows[0]) if rows else None
 
 
 def open_store(url_text: str | None = None) -> Store:

@@ -13,7 +13,7 @@ import numpy as np
 from edgebench.controller.link.client import AgentClient
 from edgebench.controller.link.local_agent import start_local_agent
 from edgebench.controller.store import NewRun, RunFilter, open_store
-from tests.conftest import run_controller
+from tests.conftest import STEADY_AGENT_ARGS, run_controller
 from tests.e2e.helpers import submit
 from tests.e2e.models import matmul_chain
 from tests.sensors.sensor_fixtures import make_board
@@ -135,7 +135,7 @@ def test_an_unreachable_board_is_an_error_and_the_others_carry_on(agent, tmp_pat
 def test_a_throttled_board_is_rerun_then_excluded_never_compared(tmp_path, store_url):
     board = make_board("pi4-ina219", tmp_path)  # get_throttled says 0x50005: under-voltage, throttled now
     args = ["--sysfs-root", str(board.root), "--vcgencmd", board.config.vcgencmd, "--tegrastats",
-            board.config.tegrastats, "--idle-baseline", "0.1"]
+            board.config.tegrastats, "--idle-baseline", "0.1", *STEADY_AGENT_ARGS]
     with start_local_agent(str(tmp_path / "state"), extra_args=args) as throttling:
         boards = fleet(tmp_path, ("pi4", throttling.address))
         doc, junit = regress(tmp_path, boards, store_url, rc=0)
@@ -164,7 +164,7 @@ def test_two_regress_runs_at_once_the_second_is_refused(agent, tmp_path, store_u
 def test_the_power_and_temperature_trace_is_stored(tmp_path):
     board = make_board("pi5", tmp_path)
     args = ["--sysfs-root", str(board.root), "--vcgencmd", board.config.vcgencmd, "--tegrastats",
-            board.config.tegrastats, "--idle-baseline", "0.2"]
+            board.config.tegrastats, "--idle-baseline", "0.2", *STEADY_AGENT_ARGS]
     db = f"sqlite://{tmp_path / 'r.sqlite'}"
     with start_local_agent(str(tmp_path / "state"), extra_args=args) as pi5:
         doc, _ = regress(tmp_path, fleet(tmp_path, ("pi5", pi5.address)), db, rc=0)

@@ -17,7 +17,7 @@ from PIL import Image
 
 from edgebench.controller.link.local_agent import start_local_agent
 from edgebench.controller.store import NewRun, open_store
-from tests.conftest import run_controller
+from tests.conftest import STEADY_AGENT_ARGS, run_controller
 from tests.sensors.sensor_fixtures import make_board
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,7 +74,7 @@ def report(tmp_path_factory) -> tuple[Path, Path, str]:
     (tmp / "fleet.toml").write_text('[[targets]]\nname = "pi5"\naddress = "ADDR"\n')
     (tmp / "suite.toml").write_text(SUITE)
     args = ["--sysfs-root", str(board.root), "--vcgencmd", board.config.vcgencmd, "--tegrastats",
-            board.config.tegrastats, "--idle-baseline", "0.3"]
+            board.config.tegrastats, "--idle-baseline", "0.3", *STEADY_AGENT_ARGS]
     with start_local_agent(str(tmp / "state"), extra_args=args) as agent:
         (tmp / "fleet.toml").write_text(f'[[targets]]\nname = "pi5"\naddress = "{agent.address}"\n')
         base = ["regress", "--fleet", str(tmp / "fleet.toml"), "--suite", str(tmp / "suite.toml"), "--db", db]

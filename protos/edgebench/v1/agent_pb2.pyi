@@ -553,7 +553,7 @@ class TraceSeries(_message.Message):
     def __init__(self, sensor: _Optional[str] = ..., kind: _Optional[str] = ..., figure: _Optional[str] = ..., unit: _Optional[str] = ..., t_ns: _Optional[_Iterable[int]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class Measurement(_message.Message):
-    __slots__ = ("power_source", "power_note", "energy_method", "power_samples", "coverage", "power_avg_w", "power_peak_w", "energy_j", "power_idle_w", "energy_per_inference_j", "energy_above_idle_j", "energy_per_inference_above_idle_j", "by_source", "temp_source", "temp_start_c", "temp_max_c", "temp_end_c", "temp_max_by_zone_c", "freq_source", "freq_min_hz", "freq_max_hz", "throttle_before", "throttle_during", "throttle_after", "throttled", "throttle_flags", "unavailable", "rates", "sample_rate_hz", "window_start_ns", "window_end_ns", "duration_s", "inferences", "idle_start_ns", "idle_end_ns", "cooldown_start_c", "cooldown_waited_s", "cooldown_reached", "trace")
+    __slots__ = ("power_source", "power_note", "energy_method", "power_samples", "coverage", "power_avg_w", "power_peak_w", "energy_j", "power_idle_w", "energy_per_inference_j", "energy_above_idle_j", "energy_per_inference_above_idle_j", "by_source", "temp_source", "temp_start_c", "temp_max_c", "temp_end_c", "temp_max_by_zone_c", "freq_source", "freq_min_hz", "freq_max_hz", "throttle_before", "throttle_during", "throttle_after", "throttled", "throttle_flags", "unavailable", "rates", "sample_rate_hz", "window_start_ns", "window_end_ns", "duration_s", "inferences", "idle_start_ns", "idle_end_ns", "cooldown_start_c", "cooldown_waited_s", "cooldown_reached", "trace", "contention")
     class TempMaxByZoneCEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -607,6 +607,7 @@ class Measurement(_message.Message):
     COOLDOWN_WAITED_S_FIELD_NUMBER: _ClassVar[int]
     COOLDOWN_REACHED_FIELD_NUMBER: _ClassVar[int]
     TRACE_FIELD_NUMBER: _ClassVar[int]
+    CONTENTION_FIELD_NUMBER: _ClassVar[int]
     power_source: str
     power_note: str
     energy_method: str
@@ -646,7 +647,55 @@ class Measurement(_message.Message):
     cooldown_waited_s: float
     cooldown_reached: bool
     trace: _containers.RepeatedCompositeFieldContainer[TraceSeries]
-    def __init__(self, power_source: _Optional[str] = ..., power_note: _Optional[str] = ..., energy_method: _Optional[str] = ..., power_samples: _Optional[int] = ..., coverage: _Optional[float] = ..., power_avg_w: _Optional[float] = ..., power_peak_w: _Optional[float] = ..., energy_j: _Optional[float] = ..., power_idle_w: _Optional[float] = ..., energy_per_inference_j: _Optional[float] = ..., energy_above_idle_j: _Optional[float] = ..., energy_per_inference_above_idle_j: _Optional[float] = ..., by_source: _Optional[_Iterable[_Union[PowerSourceFigures, _Mapping]]] = ..., temp_source: _Optional[str] = ..., temp_start_c: _Optional[float] = ..., temp_max_c: _Optional[float] = ..., temp_end_c: _Optional[float] = ..., temp_max_by_zone_c: _Optional[_Mapping[str, float]] = ..., freq_source: _Optional[str] = ..., freq_min_hz: _Optional[float] = ..., freq_max_hz: _Optional[float] = ..., throttle_before: _Optional[int] = ..., throttle_during: _Optional[int] = ..., throttle_after: _Optional[int] = ..., throttled: _Optional[bool] = ..., throttle_flags: _Optional[_Iterable[str]] = ..., unavailable: _Optional[_Mapping[str, str]] = ..., rates: _Optional[_Iterable[_Union[SourceRate, _Mapping]]] = ..., sample_rate_hz: _Optional[float] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., duration_s: _Optional[float] = ..., inferences: _Optional[int] = ..., idle_start_ns: _Optional[int] = ..., idle_end_ns: _Optional[int] = ..., cooldown_start_c: _Optional[float] = ..., cooldown_waited_s: _Optional[float] = ..., cooldown_reached: _Optional[bool] = ..., trace: _Optional[_Iterable[_Union[TraceSeries, _Mapping]]] = ...) -> None: ...
+    contention: Contention
+    def __init__(self, power_source: _Optional[str] = ..., power_note: _Optional[str] = ..., energy_method: _Optional[str] = ..., power_samples: _Optional[int] = ..., coverage: _Optional[float] = ..., power_avg_w: _Optional[float] = ..., power_peak_w: _Optional[float] = ..., energy_j: _Optional[float] = ..., power_idle_w: _Optional[float] = ..., energy_per_inference_j: _Optional[float] = ..., energy_above_idle_j: _Optional[float] = ..., energy_per_inference_above_idle_j: _Optional[float] = ..., by_source: _Optional[_Iterable[_Union[PowerSourceFigures, _Mapping]]] = ..., temp_source: _Optional[str] = ..., temp_start_c: _Optional[float] = ..., temp_max_c: _Optional[float] = ..., temp_end_c: _Optional[float] = ..., temp_max_by_zone_c: _Optional[_Mapping[str, float]] = ..., freq_source: _Optional[str] = ..., freq_min_hz: _Optional[float] = ..., freq_max_hz: _Optional[float] = ..., throttle_before: _Optional[int] = ..., throttle_during: _Optional[int] = ..., throttle_after: _Optional[int] = ..., throttled: _Optional[bool] = ..., throttle_flags: _Optional[_Iterable[str]] = ..., unavailable: _Optional[_Mapping[str, str]] = ..., rates: _Optional[_Iterable[_Union[SourceRate, _Mapping]]] = ..., sample_rate_hz: _Optional[float] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., duration_s: _Optional[float] = ..., inferences: _Optional[int] = ..., idle_start_ns: _Optional[int] = ..., idle_end_ns: _Optional[int] = ..., cooldown_start_c: _Optional[float] = ..., cooldown_waited_s: _Optional[float] = ..., cooldown_reached: _Optional[bool] = ..., trace: _Optional[_Iterable[_Union[TraceSeries, _Mapping]]] = ..., contention: _Optional[_Union[Contention, _Mapping]] = ...) -> None: ...
+
+class Contention(_message.Message):
+    __slots__ = ("span_s", "cpus", "need_cores", "worker_cpu_s", "other_cpu_s", "steal_s", "agent_cpu_s", "load_avg_1m_start", "load_avg_1m_end", "psi_cpu_some", "psi_memory_some", "psi_memory_full", "contention", "threshold", "contended", "reason", "unavailable", "readings")
+    class UnavailableEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SPAN_S_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    NEED_CORES_FIELD_NUMBER: _ClassVar[int]
+    WORKER_CPU_S_FIELD_NUMBER: _ClassVar[int]
+    OTHER_CPU_S_FIELD_NUMBER: _ClassVar[int]
+    STEAL_S_FIELD_NUMBER: _ClassVar[int]
+    AGENT_CPU_S_FIELD_NUMBER: _ClassVar[int]
+    LOAD_AVG_1M_START_FIELD_NUMBER: _ClassVar[int]
+    LOAD_AVG_1M_END_FIELD_NUMBER: _ClassVar[int]
+    PSI_CPU_SOME_FIELD_NUMBER: _ClassVar[int]
+    PSI_MEMORY_SOME_FIELD_NUMBER: _ClassVar[int]
+    PSI_MEMORY_FULL_FIELD_NUMBER: _ClassVar[int]
+    CONTENTION_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    CONTENDED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    READINGS_FIELD_NUMBER: _ClassVar[int]
+    span_s: float
+    cpus: _containers.RepeatedScalarFieldContainer[int]
+    need_cores: float
+    worker_cpu_s: float
+    other_cpu_s: float
+    steal_s: float
+    agent_cpu_s: float
+    load_avg_1m_start: float
+    load_avg_1m_end: float
+    psi_cpu_some: float
+    psi_memory_some: float
+    psi_memory_full: float
+    contention: float
+    threshold: float
+    contended: bool
+    reason: str
+    unavailable: _containers.ScalarMap[str, str]
+    readings: int
+    def __init__(self, span_s: _Optional[float] = ..., cpus: _Optional[_Iterable[int]] = ..., need_cores: _Optional[float] = ..., worker_cpu_s: _Optional[float] = ..., other_cpu_s: _Optional[float] = ..., steal_s: _Optional[float] = ..., agent_cpu_s: _Optional[float] = ..., load_avg_1m_start: _Optional[float] = ..., load_avg_1m_end: _Optional[float] = ..., psi_cpu_some: _Optional[float] = ..., psi_memory_some: _Optional[float] = ..., psi_memory_full: _Optional[float] = ..., contention: _Optional[float] = ..., threshold: _Optional[float] = ..., contended: _Optional[bool] = ..., reason: _Optional[str] = ..., unavailable: _Optional[_Mapping[str, str]] = ..., readings: _Optional[int] = ...) -> None: ...
 
 class JobEvent(_message.Message):
     __slots__ = ("job_id", "state", "progress", "result")
