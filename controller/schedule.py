@@ -1,5 +1,11 @@
 """`controller schedule install`: run `controller regress` every night, as a systemd service + timer (user or
-system units) or as a crontab line. The fleet and suite files are checked now, not at 2 AM."""
+system units) or as a crontab line. The fleet and suite files are checked now, not at 2 AM.
+
+The job takes the results store (and the data, config and cache folders) from where the installing shell
+takes them: --db, else $EDGEBENCH_DB, else the default SQLite file. Those go into an environment file that
+only its owner can read (0600), which the unit names (EnvironmentFile=) and the crontab line sources: a
+store password never appears in a unit, a crontab or a process list.
+"""
 from __future__ import annotations
 
 import os
@@ -11,9 +17,9 @@ from pathlib import Path
 
 from .atomic_write import write_atomic
 from .errors import ControllerError
-from .paths import data_dir
+from .paths import CACHE_DIR_ENV, CONFIG_DIR_ENV, DATA_DIR_ENV, cache_dir, config_dir, data_dir
 from .regress.config import load_fleet, load_suite
-from .store import resolve_url
+from .store import DB_ENV, resolve_url
 
 _AT = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -42,6 +48,8 @@ class Schedule:
     argv: list[str]
     workdir: str
     log: str
+    env_file: str  # 0600: the store URL (maybe with a password) and the folders, read by the job
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def on_calendar(self) -> str:
@@ -74,6 +82,8 @@ After=network-online.target
 Type=oneshot
 WorkingDirectory={s.workdir}
 Environment=PYTHONUNBUFFERED=1
+# The store and the folders, as the installing shell had them (0600: the store URL may hold a password).
+EnvironmentFile={_systemd_path(s.env_file)}
 # Exit status 1 means a regression or an unreachable board: the unit shows as failed, so OnFailure= alerting works.
 ExecStart={exec_start}
 TimeoutStartSec=6h
@@ -95,10 +105,46 @@ WantedBy=timers.target
 """
 
 
+def _systemd_path(path: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_@+=:,./\-]+", path):
+        raise ControllerError(f"the environment file's path {path!r} has characters a unit cannot name plainly: "
+                              "set EDGEBENCH_CONFIG_DIR to a plain path")
+    return path
+
+
 def cron_line(s: Schedule) -> str:
-    # cron treats % as a newline: escape it.
-    command = f"cd {shlex.quote(s.workdir)} && {shlex.join(s.argv)} >> {shlex.quote(s.log)} 2>&1"
+    # cron runs `sh -c` with a bare environment: make the log's folder, read the environment file (exported),
+    # then run. cron treats % as a newline: escape it.
+    log_dir = str(Path(s.log).parent)
+    command = (f"mkdir -p {shlex.quote(log_dir)} && set -a && . {shlex.quote(s.env_file)} && set +a && "
+               f"cd {shlex.quote(s.workdir)} && {shlex.join(s.argv)} >> {shlex.quote(s.log)} 2>&1")
     return f"{s.minute} {s.hour} * * * {command.replace('%', chr(92) + '%')}"
+
+
+def env_file_text(env: dict[str, str], masked: bool = False) -> str:
+    """KEY='value' lines: read the same by sh (`set -a; . FILE`) and by systemd's EnvironmentFile= (single
+    quotes are literal in both; a value may therefore hold no single quote)."""
+    lines = ["# edgebench nightly: the job's store and folders (written by controller schedule install)"]
+    for key, value in env.items():
+        if masked and key == DB_ENV:
+            value = str(resolve_url(value))
+        lines.append(f"{key}='{value}'")
+    return "\n".join(lines) + "\n"
+
+
+def _job_env(db: str | None) -> dict[str, str]:
+    """What the installing shell's controller would use: --db, else $EDGEBENCH_DB, else the default file; the
+    folders resolved now (a system unit runs as another user, with other defaults)."""
+    url = resolve_url(db)  # a bad URL is reported now
+    env = {DB_ENV: url.target if url.kind == "postgresql" else f"sqlite://{url.target}",
+           DATA_DIR_ENV: str(data_dir().resolve()), CONFIG_DIR_ENV: str(config_dir().resolve()),
+           CACHE_DIR_ENV: str(cache_dir().resolve())}
+    for key, value in env.items():
+        if "'" in value or "\n" in value or "\r" in value:
+            what = "the store URL" if key == DB_ENV else f"${key}"
+            raise ControllerError(f"{what} holds a quote or a line break, which the job's environment file "
+                                  "cannot carry: percent-encode it in the URL (' is %27)")
+    return env
 
 
 def unit_dir(system: bool) -> Path:
@@ -117,26 +163,31 @@ def build_schedule(opts: ScheduleOptions) -> Schedule:
     out_dir = data_dir() / "regress"
     junit = str(Path(opts.junit).resolve()) if opts.junit else str(out_dir / "junit.xml")
     html = str(Path(opts.html).resolve()) if opts.html else str(out_dir / "report.html")
-    # The store is named explicitly: a system unit runs as another user, with another default data dir.
-    db_arg = opts.db or f"sqlite://{resolve_url(None).target}"
+    env = _job_env(opts.db)
     argv = [sys.executable, "-m", "edgebench.controller.cli", "regress", "--fleet", str(Path(opts.fleet).resolve()),
-            "--suite", str(Path(opts.suite).resolve()), "--db", db_arg, "--junit", junit, "--html", html]
+            "--suite", str(Path(opts.suite).resolve()), "--junit", junit, "--html", html]
     if opts.baseline:
         argv += ["--baseline", opts.baseline]
     for key, value in opts.labels:
         argv += ["--label", f"{key}={value}"]
-    return Schedule(opts.name, hour, minute, argv, str(Path.cwd()), str(out_dir / "regress.log"))
+    env_file = str(config_dir().resolve() / "nightly" / f"{opts.name}.env")
+    return Schedule(opts.name, hour, minute, argv, str(Path.cwd()), str(out_dir / "regress.log"), env_file, env)
 
 
 def unit_files(s: Schedule) -> dict[str, str]:
     return {f"{s.name}.service": service_unit(s), f"{s.name}.timer": timer_unit(s)}
 
 
+def write_env_file(s: Schedule) -> Path:
+    """The job's environment file, 0600 (the temp file it is written through is 0600 too)."""
+    return write_atomic(s.env_file, env_file_text(s.env), mode=0o600)
+
+
 def install_units(s: Schedule, directory: Path) -> list[Path]:
-    """Write the service and the timer (atomically) and make the folder of the log."""
+    """Write the environment file, the service and the timer (atomically) and make the folder of the log."""
     directory.mkdir(parents=True, exist_ok=True)
     Path(s.log).parent.mkdir(parents=True, exist_ok=True)
-    written = []
+    written = [write_env_file(s)]
     for name, text in unit_files(s).items():
         written.append(write_atomic(directory / name, text))
     return written

@@ -5,7 +5,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..schedule import ScheduleOptions, build_schedule, cron_line, install_units, unit_dir, unit_files
+from ..schedule import (
+    ScheduleOptions,
+    build_schedule,
+    cron_line,
+    env_file_text,
+    install_units,
+    unit_dir,
+    unit_files,
+    write_env_file,
+)
 from . import options
 
 
@@ -28,7 +37,8 @@ def add_parser(sub: options.Subparsers) -> None:
     where.add_argument("--system", action="store_true", help="system units in /etc/systemd/system (root)")
     where.add_argument("--unit-dir", help="write the units to this directory")
     where.add_argument("--cron", action="store_true", help="print a crontab line instead of systemd units")
-    i.add_argument("--dry-run", action="store_true", help="print the units, write nothing")
+    i.add_argument("--dry-run", action="store_true", help="print the environment file and the units (or the "
+                                                            "crontab line), write nothing")
     i.set_defaults(run=run_install)
 
 
@@ -36,13 +46,19 @@ def run_install(args: argparse.Namespace) -> int:
     s = build_schedule(ScheduleOptions(at=args.at, fleet=args.fleet, suite=args.suite, name=args.name, db=args.db,
                                        junit=args.junit, html=args.html, baseline=args.baseline,
                                        labels=list(args.label)))
-    if args.cron:
-        print(cron_line(s))
-        print("# add it with: (crontab -l 2>/dev/null; echo '<the line above>') | crontab -", file=sys.stderr)
-        return 0
     if args.dry_run:
+        print(f"# {s.env_file} (0600; the store's password masked here)\n{env_file_text(s.env, masked=True)}")
+        if args.cron:
+            print(cron_line(s))
+            return 0
         for name, text in unit_files(s).items():
             print(f"# {name}\n{text}")
+        return 0
+    if args.cron:
+        path = write_env_file(s)
+        print(cron_line(s))
+        print(f"# wrote {path} (0600): the job's store and folders, sourced by the line above", file=sys.stderr)
+        print("# add it with: (crontab -l 2>/dev/null; echo '<the line above>') | crontab -", file=sys.stderr)
         return 0
     for path in install_units(s, Path(args.unit_dir) if args.unit_dir else unit_dir(args.system)):
         print(f"wrote {path}")

@@ -48,6 +48,29 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"{self.base_url}/{name}"
 
+    def create_password_database(self, user: str, password: str) -> str:
+        """A fresh database owned by a role that must give its password (scram-sha-256 for that role alone; the
+        rest of the cluster stays trust). Returns its URL with the password percent-encoded."""
+        import urllib.parse
+
+        import psycopg
+
+        hba = self.data_dir / "pg_hba.conf"
+        line = f"host all {user} 127.0.0.1/32 scram-sha-256\n"
+        with _lock:
+            text = hba.read_text()
+            if line not in text:
+                hba.write_text(line + text)  # the first matching line wins
+        name = "p_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(f"{self.base_url}/postgres", autocommit=True, connect_timeout=10) as conn:
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone():
+                conn.execute(f'CREATE ROLE "{user}" LOGIN')
+            conn.execute(f"ALTER ROLE \"{user}\" PASSWORD '{password}'")
+            conn.execute(f'CREATE DATABASE "{name}" OWNER "{user}"')
+            conn.execute("SELECT pg_reload_conf()")
+        quoted = urllib.parse.quote(password, safe="")
+        return f"postgresql://{user}:{quoted}@127.0.0.1:{self.port}/{name}"
+
     def stop(self) -> None:
         if self.data_dir.exists():
             subprocess.run([*self.run_as, self.pg_ctl, "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30",
