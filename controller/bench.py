@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -123,18 +124,51 @@ def plan_models(opts: BenchOptions) -> tuple[list[ModelArg], dict[str, str]]:
     return models, runtimes
 
 
-def run_bench(opts: BenchOptions, progress: ProgressReport | None = None) -> list[RunRecord]:
+# Told of each job bench submits (the pending-jobs journal): job id, model as given, its name, its file, its
+# sha256, runtime, threads, the spec as stored.
+SubmitJournal = Callable[[str, str, str, Path, str, str, int, "dict | None"], None]
+
+
+def run_bench(opts: BenchOptions, progress: ProgressReport | None = None,
+              keep: Callable[[list[RunRecord]], bool] | None = None,
+              journal: SubmitJournal | None = None) -> list[RunRecord]:
+    """Run the jobs. With `keep` (store them), the board lets go of each result only once `keep` returned
+    True: a run that could not be stored stays on the board for `controller watch`."""
     target = parse_target(opts.target)
     models, runtimes = plan_models(opts)
     with connect(target, opts.connect_timeout_s, opts.credentials) as board:
-        return bench_on(board, opts, models, runtimes, progress)
+        records = bench_on(board, opts, models, runtimes, progress, collect=keep is None, journal=journal)
+        if keep is not None and keep(records):
+            collect_runs(board, records)
+        return records
+
+
+def collect_runs(board: BoardConnection, records: list[RunRecord]) -> None:
+    for record in records:
+        if record.job_id:
+            board.collect(record.job_id)
+
+
+def prediction_choice(board: Board, opts: BenchOptions) -> ProfileChoice | None:
+    """The cost-model profile bench predicts with on this board (None with predict off)."""
+    return _choose_profile(board, opts) if opts.predict else None
+
+
+def attach_predictions(choice: ProfileChoice, runs: list[tuple[Path, RunRecord]],
+                       input_shapes: dict[str, list[int]]) -> None:
+    """Each run's `predicted`, from its model file: what bench does after measuring (watch does the same)."""
+    cache: dict = {}
+    for path, record in runs:
+        attach_prediction(record, choice, str(path), input_shapes, cache)
 
 
 def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg], runtimes: dict[str, str],
-             progress: ProgressReport | None = None) -> list[RunRecord]:
-    """Run opts' jobs through an open connection (regress calls this once per benchmark on a held one)."""
+             progress: ProgressReport | None = None, collect: bool = True,
+             journal: SubmitJournal | None = None) -> list[RunRecord]:
+    """Run opts' jobs through an open connection (regress calls this once per benchmark on a held one).
+    `collect=False` leaves the results on the board (the caller collects them once stored)."""
     described = board.board
-    choice = _choose_profile(described, opts) if opts.predict else None
+    choice = prediction_choice(described, opts)
     thread_counts = opts.threads or [described.cpu_count or 1]
     jobs = [PlannedJob(m, runtimes[m.text], t) for m in models for t in thread_counts]
     progress = progress or _Silent()
@@ -153,6 +187,10 @@ def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg],
             job.job_id = board.submit(job.spec)
         except ControllerError as exc:
             job.error = str(exc)
+            continue
+        if journal is not None:
+            journal(job.job_id, job.model.text, job.model.name, job.model.path, job.upload.sha256, job.runtime,
+                    job.threads, stored_spec(job.spec))
     records: list[RunRecord] = []
     for index, job in enumerate(jobs, start=1):
         label = f"{job.model.name} {job.runtime} threads={job.threads}"
@@ -163,14 +201,14 @@ def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg],
             continue
         record = board.watch(job.job_id, model_record(job.model, job.upload), on_progress=progress.update)
         records.append(record)
-        board.collect(job.job_id)
+        if collect:
+            board.collect(job.job_id)
         progress.finish_job(record.status if record.status != "failed" else f"failed: {record.error or ''}")
     for job, record in zip(jobs, records, strict=True):
         record.job_spec = stored_spec(job.spec) if job.spec is not None else None
     if choice is not None:
-        cache: dict = {}
-        for job, record in zip(jobs, records, strict=True):
-            attach_prediction(record, choice, str(job.model.path), opts.input_shapes, cache)
+        attach_predictions(choice, [(job.model.path, record) for job, record in zip(jobs, records, strict=True)],
+                           opts.input_shapes)
     if opts.profile_ops:  # TFLite has no op profiler: measure its distinct kernels one at a time instead
         for job, record in zip(jobs, records, strict=True):
             if job.runtime == "tflite" and record.status == "ok":

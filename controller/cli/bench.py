@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 
 from edgebench.agent import DEFAULT_PORT
 
+from .. import pending
 from ..bench import BenchOptions, run_bench
 from ..errors import ControllerError
 from ..output.bench import bench_csv, bench_json, bench_table, bench_trace_csv
 from ..output.per_op import per_op_report
 from ..output.progress import ProgressBar
+from ..pending import Journal
 from ..records import RunRecord
 from ..store import NewRun, open_store
 from . import options
@@ -79,13 +82,32 @@ def run(args: argparse.Namespace) -> int:
         # opening also creates or migrates it.
         open_store(args.db).close()
     total = len(opts.models) * max(1, len(opts.threads))
-    records = run_bench(opts, ProgressBar(total, enabled=not args.no_progress))
-    stored = store_error = ""
+    journal = Journal(opts.target, opts.device, opts.predict, opts.input_shapes, dict(args.label), args.db,
+                      store=not args.no_store)
+    outcome = {"stored": "", "error": ""}
+
+    def keep(records: list[RunRecord]) -> bool:
+        try:
+            outcome["stored"] = store_runs(records, args.db, dict(args.label))
+        except ControllerError as exc:  # measured but not stored: still print and write everything
+            outcome["error"] = str(exc)
+            return False
+        return True
+
     try:
-        if not args.no_store:
-            stored = store_runs(records, args.db, dict(args.label))
-    except ControllerError as exc:  # measured but not stored: still print and write everything
-        store_error = str(exc)
+        records = run_bench(opts, ProgressBar(total, enabled=not args.no_progress),
+                            keep=None if args.no_store else keep, journal=journal.submitted)
+    except KeyboardInterrupt:
+        print(interrupted_help(opts.target, journal.job_ids), file=sys.stderr)
+        if opts.target == "local":
+            _forget(journal.job_ids)
+        return 130
+    stored, store_error = outcome["stored"], outcome["error"]
+    if store_error and opts.target != "local":
+        kept = [r.job_id for r in records if r.job_id]
+        store_error += f"; the results stay on the board: {watch_command(opts.target, kept)}"
+    else:  # stored and collected (or not to be stored): nothing is left to re-attach to
+        _forget(journal.job_ids)
     table_stream = sys.stderr if "-" in (args.json, args.csv) else sys.stdout
     print(bench_table(records), file=table_stream)
     if args.per_op:
@@ -112,5 +134,28 @@ def store_runs(records: Sequence[RunRecord], db: str | None, labels: dict[str, s
         ids = store.add_runs([NewRun(r.to_json(), labels) for r in records])
     for record, run_id in zip(records, ids, strict=True):
         record.run_id = run_id
+        if record.job_id:
+            pending.mark_stored(record.job_id, run_id)
     span = f"{ids[0]}" if len(ids) == 1 else f"{ids[0]}-{ids[-1]}"
     return f"stored {len(ids)} run{'s' if len(ids) != 1 else ''} (id {span}) in {store.url}"
+
+
+def _forget(job_ids: Sequence[str]) -> None:
+    for job_id in job_ids:
+        pending.remove(job_id)
+
+
+def watch_command(target: str, job_ids: Sequence[str]) -> str:
+    return shlex.join(["controller", "watch", "--target", target, *job_ids])
+
+
+def interrupted_help(target: str, job_ids: Sequence[str]) -> str:
+    """What Ctrl-C during bench leaves, and the one command that gets it back."""
+    if not job_ids:
+        return "controller: interrupted before any job was submitted: nothing runs on the board"
+    if target == "local":
+        return (f"controller: interrupted: the local agent stopped with this command, and its {len(job_ids)} "
+                "job(s) with it")
+    return (f"controller: interrupted: {len(job_ids)} job(s) keep running on the board, their results kept there "
+            f"({', '.join(job_ids)}). Get them back, measured, predicted and stored as bench would have:\n"
+            f"  {watch_command(target, job_ids)}")
