@@ -50,7 +50,7 @@ def add_parser(sub: options.Subparsers) -> None:
     a = sub_accept.add_parser("accept", help="accept regressions as the new normal (with a stored reason)",
                               description="Accept flagged regressions: from the accepted run on, it is its "
                                           "benchmark's baseline. Until then a regression fails every night.")
-    a.add_argument("--run", type=int, action="append", default=[], metavar="ID", help="a regression's run id "
+    a.add_argument("--run", dest="run_ids", type=int, action="append", default=[], metavar="ID", help="a regression's run id "
                                                                                        "(repeatable)")
     a.add_argument("--session", type=int, metavar="ID", help="every regression of this regress session")
     a.add_argument("--benchmark", metavar="MODEL", help="the latest regression of this model (by name) on each "
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 def run_accept(args: argparse.Namespace) -> int:
     if args.board and not args.benchmark:
         raise ControllerError("--board goes with --benchmark MODEL")
-    req = AcceptRequest(args.reason, list(args.run), args.session, args.benchmark, args.board)
+    req = AcceptRequest(args.reason, list(args.run_ids), args.session, args.benchmark, args.board)
     with open_store(args.db) as store:
         runs, accepted = accept(store, req)
         verdicts = {r.id: store.verdict(r.id) for r in runs}
