@@ -74,17 +74,26 @@ class Frame:
     y_ticks: Sequence[float] = ()
     x_tick_text: dict[float, str] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)
+    width: int = W
+    height: int = H
 
     def add(self, svg: str) -> None:
         self.parts.append(svg)
 
     def svg(self, legend: Sequence[tuple[str, str]] = ()) -> str:
+        W, H = self.width, self.height  # noqa: N806 (the chart's own size, as the module's defaults are named)
         x0, x1 = M_LEFT, W - M_RIGHT
         y0, y1 = H - M_BOTTOM, M_TOP
-        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+        # A long title wraps onto more lines (never cut): the chart grows by a line each and moves down.
+        title = wrap(self.title, W - 16, TITLE_PX_PER_CHAR)
+        extra = (len(title) - 1) * TITLE_LINE_PX
+        height = H + extra
+        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{height}" viewBox="0 0 {W} {height}" '
                f'role="img" aria-label="{escape(self.title)}">',
-               f'<rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>',
-               f'<text x="{W / 2}" y="17" text-anchor="middle" class="t">{escape(self.title)}</text>']
+               f'<rect x="0" y="0" width="{W}" height="{height}" fill="#ffffff"/>']
+        out += [f'<text x="{W / 2}" y="{17 + i * TITLE_LINE_PX}" text-anchor="middle" class="t">{escape(line)}</text>'
+                for i, line in enumerate(title)]
+        out.append(f'<g transform="translate(0 {extra})">')
         for t in self.y_ticks:
             y = self.y(t)
             out.append(f'<line x1="{x0}" x2="{x1}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e6e6e6"/>'
@@ -92,8 +101,11 @@ class Frame:
         for t in self.x_ticks:
             x = self.x(t)
             label = self.x_tick_text.get(t, fmt(t))
+            # A label that would run past the chart's edge is anchored at its tick's end instead.
+            half = len(label) * LABEL_PX_PER_CHAR / 2
+            anchor = "end" if x + half > W - 2 else "start" if x - half < 2 else "middle"
             out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y0}" y2="{y0 + 4}" stroke="#444"/>'
-                       f'<text x="{x:.1f}" y="{y0 + 16}" text-anchor="middle" class="k">{escape(label)}</text>')
+                       f'<text x="{x:.1f}" y="{y0 + 16}" text-anchor="{anchor}" class="k">{escape(label)}</text>')
         out.append(f'<line x1="{x0}" x2="{x1}" y1="{y0}" y2="{y0}" stroke="#444"/>'
                    f'<line x1="{x0}" x2="{x0}" y1="{y0}" y2="{y1}" stroke="#444"/>')
         out.append(f'<text x="{(x0 + x1) / 2}" y="{H - 6}" text-anchor="middle" class="a">{escape(self.x_label)}</text>')
@@ -105,8 +117,35 @@ class Frame:
             y = M_TOP + 6 + i * 15
             out.append(f'<rect x="{lx - 10}" y="{y - 8}" width="10" height="10" fill="{color}"/>'
                        f'<text x="{lx - 14}" y="{y + 1}" text-anchor="end" class="k">{escape(name)}</text>')
-        out.append("</svg>")
+        out.append("</g></svg>")
         return "".join(out)
+
+
+TITLE_PX_PER_CHAR = 7.8  # 13 px semibold system-ui: wider than its average glyph, so a wrapped line always fits
+TITLE_LINE_PX = 16
+
+
+def wrap(text: str, width_px: float, px_per_char: float) -> list[str]:
+    """Lines of at most width_px (at px_per_char), broken at spaces; a word longer than a line is broken too."""
+    limit = max(8, int(width_px / px_per_char))
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        while len(word) > limit:
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:limit])
+            word = word[limit:]
+        candidate = f"{line} {word}" if line else word
+        if len(candidate) <= limit:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    if line or not lines:
+        lines.append(line)
+    return lines
 
 
 def _range(values: Sequence[float], pad: float = 0.05, zero: bool = False) -> tuple[float, float]:
@@ -138,27 +177,88 @@ def histogram(samples: np.ndarray, title: str, x_label: str = "latency (ms)", bi
     return f.svg()
 
 
+def histogram_pair(baseline: np.ndarray, current: np.ndarray, title: str, baseline_name: str, current_name: str,
+                   x_label: str = "latency (ms)", bins: int = 30) -> str:
+    """The baseline's distribution and now's on the same bins, as shares of each (their counts differ):
+    grey the baseline, red now, each with its median."""
+    baseline, current = np.asarray(baseline, dtype=float), np.asarray(current, dtype=float)
+    # Each side's bulk decides the range (a stall on a busy board must not squash both into one bar); the
+    # tails land in the end bins.
+    lo = min(float(np.percentile(s, 0.5)) for s in (baseline, current))
+    hi = max(float(np.percentile(s, 97)) for s in (baseline, current)) * 1.05
+    hi = hi if hi > lo else lo + 1e-6
+    edges = np.linspace(lo, hi, bins + 1)
+    shares = [np.histogram(np.clip(s, lo, hi), bins=edges)[0] / max(1, len(s)) for s in (baseline, current)]
+    x = Axis(lo, hi, M_LEFT, W - M_RIGHT)
+    y_hi = float(max(s.max() for s in shares)) * 1.15 or 1.0
+    y = Axis(0.0, y_hi, H - M_BOTTOM, M_TOP)
+    f = Frame(x, y, title, x_label, "share of inferences", nice_ticks(lo, hi), nice_ticks(0, y_hi))
+    for share, color, opacity in ((shares[0], GREY, 0.55), (shares[1], RED, 0.55)):
+        for c, a, b in zip(share, edges[:-1], edges[1:], strict=True):
+            if c:
+                f.add(f'<rect x="{x(a):.1f}" y="{y(c):.1f}" width="{max(1.0, x(b) - x(a) - 1):.1f}" '
+                      f'height="{y(0) - y(c):.1f}" fill="{color}" fill-opacity="{opacity}">'
+                      f'<title>{fmt(a)}-{fmt(b)} ms: {c:.1%}</title></rect>')
+    for samples, color, name in ((baseline, "#444444", "baseline"), (current, RED, "now")):
+        v = float(np.median(samples))
+        f.add(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{M_TOP}" y2="{H - M_BOTTOM}" stroke="{color}" '
+              f'stroke-width="2" stroke-dasharray="5 3"><title>{name} median {fmt(v)} ms</title></line>')
+    return f.svg([(baseline_name, GREY), (current_name, RED)])
+
+
 @dataclass
 class Point:
     x: float
     y: float
-    label: str
+    label: str  # hover text
     color: str = PALETTE[0]
+    short: str = ""  # written beside the point
 
 
-def scatter_log(points: Sequence[Point], title: str, x_label: str, y_label: str, diagonal: bool = True) -> str:
+def scatter_log(points: Sequence[Point], title: str, x_label: str, y_label: str, diagonal: bool = True,
+                width: int = W, height: int = H) -> tuple[str, list[tuple[int, str]]]:
+    """The chart, and the key of the points numbered instead of labelled (no free place beside them)."""
     vals = [p.x for p in points] + [p.y for p in points]
     lo, hi = min(vals) / 1.5, max(vals) * 1.5
-    x = Axis(lo, hi, M_LEFT, W - M_RIGHT, log=True)
-    y = Axis(lo, hi, H - M_BOTTOM, M_TOP, log=True)
-    f = Frame(x, y, title, x_label, y_label, log_ticks(lo, hi), log_ticks(lo, hi))
+    x = Axis(lo, hi, M_LEFT, width - M_RIGHT, log=True)
+    y = Axis(lo, hi, height - M_BOTTOM, M_TOP, log=True)
+    f = Frame(x, y, title, x_label, y_label, log_ticks(lo, hi), log_ticks(lo, hi), width=width, height=height)
     if diagonal:
         f.add(f'<line x1="{x(lo):.1f}" y1="{y(lo):.1f}" x2="{x(hi):.1f}" y2="{y(hi):.1f}" stroke="{GREY}" '
               f'stroke-dasharray="5 4"><title>measured = predicted</title></line>')
-    for p in points:
-        f.add(f'<circle cx="{x(p.x):.1f}" cy="{y(p.y):.1f}" r="5" fill="{p.color}" fill-opacity="0.85" '
+    # Boxes already taken (the points, then each label placed): a label goes where it overlaps none.
+    taken = [(x(p.x) - 6, y(p.y) - 6, x(p.x) + 6, y(p.y) + 6) for p in points]
+    key: list[tuple[int, str]] = []
+    for p in sorted(points, key=lambda p: (y(p.y), x(p.x))):
+        cx, cy = x(p.x), y(p.y)
+        f.add(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{p.color}" fill-opacity="0.85" '
               f'stroke="#333" stroke-width="0.5"><title>{escape(p.label)}</title></circle>')
-    return f.svg()
+        if not p.short:
+            continue
+        text = p.short
+        box = _free_label_box(text, cx, cy, taken, width, height)
+        if box is None:  # no room beside it: a number here, the name in the key under the chart
+            key.append((len(key) + 1, p.short))
+            text = str(len(key))
+            box = _free_label_box(text, cx, cy, taken, width, height) or (cx + 7, cy - 14, cx + 14, cy - 4)
+        taken.append(box)
+        f.add(f'<text x="{box[0]:.1f}" y="{box[3] - 2:.1f}" class="k">{escape(text)}</text>')
+    return f.svg(), key
+
+
+def _free_label_box(text: str, cx: float, cy: float, taken: list[tuple[float, float, float, float]],
+                    width: int, height: int) -> tuple[float, float, float, float] | None:
+    w, h = len(text) * LABEL_PX_PER_CHAR, 12.0
+    for dx, dy in ((8, -6), (8, 6), (-8 - w, -6), (-8 - w, 6), (-w / 2, -20), (-w / 2, 8), (8, -18), (8, 18),
+                   (-8 - w, -18), (-8 - w, 18)):
+        box = (cx + dx, cy + dy - h / 2, cx + dx + w, cy + dy + h / 2)
+        inside = box[0] >= M_LEFT + 2 and box[2] <= width - M_RIGHT and box[1] >= M_TOP and box[3] <= height - M_BOTTOM
+        if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in taken):
+            return box
+    return None
+
+
+LABEL_PX_PER_CHAR = 6.2  # 10 px labels
 
 
 @dataclass

@@ -299,10 +299,11 @@ class Store:
         r = rows[0]
         return Verdict(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else {})
 
-    def series(self, key: BenchmarkKey, limit: int = 100, since_unix_s: float | None = None) -> list[StoredRun]:
-        """Every run with this comparison key, oldest first (the last `limit`): a benchmark's trend."""
-        clauses = list(_KEY_CLAUSES)
-        params: list[Any] = list(key)
+    def series(self, key: BenchmarkKey, limit: int = 100, since_unix_s: float | None = None,
+               model_name: str | None = None) -> list[StoredRun]:
+        """Every run with this comparison key, oldest first (the last `limit`): a benchmark's trend. With
+        `model_name`: the model by name, every version of its file (as regress compares them)."""
+        clauses, params = self._identity(key, model_name)
         if since_unix_s is not None:
             clauses.append("r.created_unix_s >= ?")
             params.append(since_unix_s)
