@@ -194,3 +194,59 @@ def test_where_the_store_lives(monkeypatch, tmp_path):
     url = resolve_url()
     assert url.kind == "postgresql" and url.shown == "postgresql://u:***@db.example/edge"
     assert resolve_url("sqlite:///x/y.sqlite").target == "/x/y.sqlite"  # --db wins over the environment
+
+
+def test_a_store_of_schema_1_is_migrated_with_its_runs_intact(store_url):
+    """A store written before contention and acceptances existed: opened, it gains both, loses nothing."""
+    from edgebench.controller.store.backend import connect
+    from edgebench.controller.store.schema import MIGRATIONS
+    from edgebench.controller.store.url import resolve_url
+
+    db = connect(resolve_url(store_url))
+    db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_unix_s "
+               f"{db.types['float']} NOT NULL)")
+    with db.transaction():
+        for statement in MIGRATIONS[1]:
+            db.execute(statement.format(**db.types))
+        db.execute("INSERT INTO schema_version (version, applied_unix_s) VALUES (1, 0)")
+        db.execute("INSERT INTO runs (created_unix_s, target, board_fingerprint, model_name, model_sha256, runtime, "
+                   "ep, threads, input_shapes, status, latency_p50_ms, record_json, labels_json) VALUES "
+                   "(1.0, 'pi', 'f00d', 'old', 'aa', 'onnxruntime', '', 1, '', 'ok', 5.0, '{}', '{}')")
+    db.close()
+    with open_store(store_url) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        [old] = store.query(RunFilter())
+        assert (old.id, old.model_name, old.latency_p50_ms, old.contended) == (1, "old", 5.0, None)
+        assert store.acceptances([1]) == []
+        [new_id] = store.add_runs([NewRun(make_record([5.0] * 6))])
+        assert new_id == 2
+
+
+def test_baseline_scopes_regress_runs_acceptance_and_model_versions(store_url):
+    t0 = 1_790_000_000.0
+    with open_store(store_url) as store:
+        night = store.start_session("regress", {})
+        ad_hoc, first = store.add_runs([NewRun(make_record([5.0] * 6), created_unix_s=t0),
+                                        NewRun(make_record([5.0] * 6), session_id=night, created_unix_s=t0 + 1)])
+        contended = make_record([5.0] * 6)
+        contended["contended"] = True
+        [busy] = store.add_runs([NewRun(contended, session_id=night, created_unix_s=t0 + 2)])
+        # The model's file changed (another sha256, the same name) and got slower: flagged.
+        [flagged] = store.add_runs([NewRun(make_record([9.0] * 6, sha="cd" * 32), session_id=night,
+                                           created_unix_s=t0 + 3, verdict=Verdict("regression", 1e-9, 0.8))])
+        probe = store.get(first)
+        assert [r.id for r in store.baseline(probe, 10)] == [first, ad_hoc]  # same sha only; no contended run
+        assert [r.id for r in store.baseline(probe, 10, regress_only=True)] == [first]
+        by_name = store.baseline(probe, 10, model_name="mobilenet_v2", regress_only=True, since_acceptance=True)
+        assert [r.id for r in by_name] == [first]  # the regression is no baseline until accepted
+        assert store.get(busy).contended is True
+        assert store.accept([flagged], "bigger by design", "me@host") == [flagged]
+        assert store.accept([flagged], "again", "me@host") == []  # the first reason stays
+        by_name = store.baseline(probe, 10, model_name="mobilenet_v2", regress_only=True, since_acceptance=True)
+        assert [r.id for r in by_name] == [flagged]  # from the accepted run on
+        [a] = store.acceptances([flagged])
+        assert (a.reason, a.accepted_by) == ("bigger by design", "me@host")
+        everything = store.baseline(probe, 10, model_name="mobilenet_v2", usable_only=False)
+        assert {r.id for r in everything} == {ad_hoc, first, busy, flagged}
+        with pytest.raises(StoreError, match="needs a reason"):
+            store.accept([first], "  ", None)
