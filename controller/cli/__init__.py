@@ -8,6 +8,7 @@ and calls the core, then prints or writes what the core returned. Shared options
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from edgebench.agent import __version__
@@ -16,6 +17,7 @@ from ..errors import ControllerError
 from ..link.target import TargetError
 from . import (
     bench,
+    options,
     calibrate,
     compare,
     deploy,
@@ -36,7 +38,7 @@ COMMANDS = (bench, predict, calibrate, deploy, undeploy, targets, history, compa
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="controller", description="edgebench host controller")
+    parser = options.Parser(prog="controller", description="edgebench host controller")
     parser.add_argument("--version", action="version", version=f"edgebench controller {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
@@ -54,3 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("controller: interrupted (jobs already submitted keep running on the agent)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `controller history | head`: the reader has what it wanted
+        _silence_stdout()
+        return 141  # as a process killed by SIGPIPE, which is what a shell expects of a cut pipe
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit: point it at /dev/null so that flush cannot raise a second time.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

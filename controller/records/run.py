@@ -175,6 +175,8 @@ class RunRecord:
     job_spec: dict[str, Any] | None = None
     run_id: int | None = None
     rss_before_load_mb: float | None = None  # the worker with its runtime imported, before the model's load
+    # Real-time mode (bench --rate): deadline misses, jitter and response times (RealTimeStats' fields).
+    realtime: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # The JSON form of the nested records (a stored run read back) becomes the records themselves.
