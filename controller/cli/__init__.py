@@ -17,12 +17,12 @@ from ..errors import ControllerError
 from ..link.target import TargetError
 from . import (
     bench,
-    options,
     calibrate,
     compare,
     deploy,
     export,
     history,
+    options,
     predict,
     regress,
     report,

@@ -19,7 +19,7 @@ def add_parser(sub: options.Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    with open_store(args.db, create=False) as store:
         runs = store.query(options.run_filter(args))
         if args.format == "json":
             samples = None if args.no_samples else store.samples([r.id for r in runs])

@@ -57,6 +57,27 @@ def parse_threads(text: str) -> list[int]:
     return values
 
 
+BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+# onnxruntime_perf_test's -o numbers beside the level names JobSpec.graph_optimization_level takes.
+OPTIMIZATION_LEVELS = {"0": "disable", "1": "basic", "2": "extended", "3": "layout", "99": "all"}
+
+
+def parse_optimization_level(text: str) -> str:
+    word = text.strip().lower()
+    level = OPTIMIZATION_LEVELS.get(word, word)
+    if level not in OPTIMIZATION_LEVELS.values():
+        raise argparse.ArgumentTypeError(f"use disable, basic, extended, layout or all (or 0, 1, 2, 3, 99), "
+                                         f"got {text!r}")
+    return level
+
+
+def parse_key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
