@@ -187,6 +187,8 @@ def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg],
     for plan in plans:
         plan.problem = plan.problem or check_board(plan, board.describe(), opts.ep, opts.delegate_path, option_kinds)
     jobs = [PlannedJob(p.model, p.runtime, t, p, error=p.problem) for p in plans for t in thread_counts]
+    if all(job.error for job in jobs):  # nothing to run: the caller says why, once (run_bench: exit 2)
+        return [_failed_run(board.target.text, described, job, opts.ep) for job in jobs]
     progress = progress or _Silent()
     # Submit everything first: the agent runs the jobs back to back, and a controller that goes away
     # leaves them running with their results kept on the board.

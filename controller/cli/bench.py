@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         options.write_output(args.json, bench_json(records))
     if args.csv:
-        options.write_output(args.csv, bench_csv(records))
+        options.write_output(args.csv, bench_csv(records, dict(args.label)))
     if args.trace:
         options.write_output(args.trace, bench_trace_csv(records))
         if not any((r.energy or {}).get("trace") for r in records):

@@ -30,6 +30,8 @@ def add_parser(sub: options.Subparsers) -> None:
     p.add_argument("--kernels", type=options.positive_int, metavar="N",
                    help="one-kernel models sampled per runtime and dtype (default: 200; --quick: 60); more is "
                         "slower and fits better")
+    p.add_argument("--replace", action="store_true",
+                   help="let --quick replace the board's full calibration (refused without it)")
     p.add_argument("--remeasure", action="store_true",
                    help="measure every kernel again instead of keeping earlier calibrations' measurements")
     p.add_argument("--json", metavar="FILE", help="also write the stored profile to FILE ('-' for stdout)")
@@ -40,6 +42,7 @@ def add_parser(sub: options.Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     opts = CalibrateOptions(args.target, quick=args.quick, threads=args.threads, runtimes=args.runtime,
                             dtypes=args.dtype or ["fp32", "int8"], remeasure=args.remeasure, kernels=args.kernels,
+                            replace_full=args.replace,
                             credentials=options.credential_flags(args))
     out = sys.stderr if args.json == "-" else sys.stdout
     result = calibrate(opts, log=lambda line: print(line, file=out))

@@ -9,6 +9,7 @@ it collects it (unless --keep), and a later watch of the same id says it is gone
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def add_parser(sub: options.Subparsers) -> None:
     p.add_argument("--keep", action="store_true", help="leave the results on the agent (do not collect them)")
     p.add_argument("--json", metavar="FILE", help="write the runs as JSON to FILE ('-' for stdout)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
+    options.add_connection_flags(p)
     p.set_defaults(run=run)
 
 
@@ -39,21 +41,22 @@ def run(args: argparse.Namespace) -> int:
     target = parse_target(args.target)
     if target.is_local:
         raise ControllerError("watch needs the address of a running agent: a `local` agent ends with its command")
-    with connect(target) as board:
+    with connect(target, flags=options.credential_flags(args)) as board:
         if not args.job_ids:
             print(jobs_table(board.list_jobs()))
             return 0
         board.describe()
-        progress = ProgressBar(len(args.job_ids), enabled=not args.no_progress)
         records: list[RunRecord] = []
-        for index, job_id in enumerate(args.job_ids, start=1):
-            progress.start_job(index, job_id)
-            records.append(board.watch(job_id, on_progress=progress.update))
-            if not args.keep:
-                board.collect(job_id)
-            progress.finish_job(records[-1].status)
+        with ProgressBar(len(args.job_ids), enabled=not args.no_progress) as progress:
+            for index, job_id in enumerate(args.job_ids, start=1):
+                progress.start_job(index, job_id)
+                records.append(board.watch(job_id, on_progress=progress.update))
+                if not args.keep:
+                    board.collect(job_id)
+                progress.finish_job(records[-1].status)
     table_stream = sys.stderr if args.json == "-" else sys.stdout
-    print(bench_table(records), file=table_stream)
+    width = shutil.get_terminal_size().columns if table_stream.isatty() else None
+    print(bench_table(records, width), file=table_stream)
     if args.json == "-":
         sys.stdout.write(bench_json(records) + "\n")
     elif args.json:

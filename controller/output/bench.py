@@ -17,6 +17,7 @@ from rich.table import Table
 from edgebench.agent import __version__
 
 from ..records import SCHEMA, TRACE_HEADER, RunRecord
+from .runs_csv import StoreColumns, runs_csv
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -262,39 +263,9 @@ def bench_json(records: Sequence[RunRecord]) -> str:
     return json.dumps(bench_document(records), indent=2)
 
 
-CSV_COLUMNS = [
-    "target", "board_model", "board_fingerprint", "model", "model_sha256", "runtime", "runtime_version", "ep",
-    "providers_used", "threads", "status", "error", "load_ms", "first_inference_ms", "latency_min_ms",
-    "latency_mean_ms", "latency_std_ms", "latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms",
-    "latency_max_ms", "latency_count", "throughput_ips", "peak_rss_mb", "rss_after_load_mb",
-    "predicted_device", "predicted_latency_ms", "predicted_memory_bytes",
-]
-
-
-def bench_csv(records: Sequence[RunRecord]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    for r in records:
-        lat = r.latency_ms
-        row = {
-            "target": r.target, "board_model": r.board.model, "board_fingerprint": r.board.fingerprint,
-            "model": r.model.name, "model_sha256": r.model.sha256, "runtime": r.runtime,
-            "runtime_version": r.runtime_version, "ep": r.ep, "providers_used": ";".join(r.providers_used),
-            "threads": r.threads, "status": r.status, "error": r.error or "", "load_ms": r.load_ms,
-            "first_inference_ms": r.first_inference_ms, "throughput_ips": r.throughput_ips,
-            "peak_rss_mb": r.peak_rss_mb, "rss_after_load_mb": r.rss_after_load_mb,
-        }
-        if r.predicted and not r.predicted.get("error"):
-            row["predicted_device"] = r.predicted["device"]
-            row["predicted_latency_ms"] = r.predicted["predicted_latency_ms"]
-            row["predicted_memory_bytes"] = r.predicted["predicted_memory_bytes"]
-        if lat is not None:
-            for key in ("min", "mean", "std", "p50", "p90", "p95", "p99", "max"):
-                row[f"latency_{key}_ms"] = getattr(lat, key)
-            row["latency_count"] = lat.count
-        writer.writerow(row)
-    return out.getvalue()
+def bench_csv(records: Sequence[RunRecord], labels: dict[str, str] | None = None) -> str:
+    """The runs as `export --format csv` writes them once stored (the same columns, the same numbers)."""
+    return runs_csv([(r, StoreColumns(labels=labels or {}) if r.run_id is not None else None) for r in records])
 
 
 TRACE_COLUMNS = ["model", "threads", "job_id", *TRACE_HEADER]
