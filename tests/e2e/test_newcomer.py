@@ -368,32 +368,21 @@ def test_trace_without_sensors_says_so(agent, tiny_onnx, tmp_path):
     assert f"{trace} has the header only" in proc.stderr and "sensor" in proc.stderr
 
 
-def test_calibrate_quick_keeps_a_full_calibration(agent, client):
-    """A full calibration of the board is on disk: --quick must not replace it without being told to."""
+def test_calibrate_quick_keeps_a_full_calibration(agent, client, tmp_path, monkeypatch):
+    """The board has a full calibration on this host: --quick must not replace it without being told to."""
     from edgebench.controller.costmodel import load_profile
-    from edgebench.controller.prediction.calibrated import profile_path, stored_profile
+    from edgebench.controller.prediction.calibrated import profile_path
 
-    fingerprint = client.describe().fingerprint
-    path = profile_path(fingerprint)
-    if stored_profile(fingerprint) is None:  # this session has not calibrated: a full calibration's record
-        data = load_profile("x86-host").to_dict()
-        data["calibration"] = {"date": "2026-01-01", "fingerprint": fingerprint}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(data))
-        written = True
-    else:
-        written = False
-    try:
-        if stored_profile(fingerprint).calibration.get("quick"):
-            pytest.skip("this session's calibration of the board is itself a quick one")
-        before = path.read_bytes()
-        proc = run_controller("calibrate", "--target", agent.address, "--quick", check_rc=2)
-        line = one_error_line(proc)
-        assert "already has a full calibration" in line and "--replace" in line
-        assert path.read_bytes() == before
-    finally:
-        if written:
-            path.unlink()
+    monkeypatch.setenv("EDGEBENCH_DATA_DIR", str(tmp_path / "data"))  # this host's own data dir, for both
+    path = profile_path(client.describe().fingerprint)
+    data = load_profile("x86-host").to_dict()
+    data["calibration"] = {"date": "2026-01-01", "fingerprint": client.describe().fingerprint}  # no "quick"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(data))
+    proc = run_controller("calibrate", "--target", agent.address, "--quick", check_rc=2)
+    line = one_error_line(proc)
+    assert "already has a full calibration (2026-01-01)" in line and "--replace" in line
+    assert json.loads(path.read_text()) == data
 
 
 # ----------------------------------------------------------------------------- the store, read-only
