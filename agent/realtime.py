@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgebench.v1 import agent_pb2 as pb
+
 # A sleep() that overshoots lands a frame late; ending the sleep this early and spinning the rest keeps the
 # start on time without burning a core between frames.
 SPIN_NS = 200_000
@@ -68,25 +70,8 @@ def _sleep_until(when_ns: int, clock: Callable[[], int]) -> None:
         pass
 
 
-@dataclass
-class RealTimeFigures:
-    """What RealTimeStats carries, computed from the frame times alone."""
-
-    rate_hz: float
-    deadline_ms: float
-    frames: int
-    deadline_misses: int
-    miss_share: float
-    late_starts: int
-    response_p50_ms: float
-    response_p99_ms: float
-    response_max_ms: float
-    jitter_ms: float
-    start_delay_max_ms: float
-    busy_share: float
-
-
-def realtime_figures(times: FrameTimes, rate_hz: float, deadline_ms: float) -> RealTimeFigures:
+def realtime_stats(times: FrameTimes, rate_hz: float, deadline_ms: float) -> pb.RealTimeStats:
+    """JobResult.realtime, from the frame times alone."""
     period_ms = 1e3 / rate_hz
     deadline = deadline_ms if deadline_ms > 0 else period_ms
     arrival, start, end = (np.asarray(x, dtype=np.int64) for x in (times.arrival, times.start, times.end))
@@ -97,7 +82,7 @@ def realtime_figures(times: FrameTimes, rate_hz: float, deadline_ms: float) -> R
     p50, p99 = np.percentile(response, [50, 99])  # linear interpolation, as the latency percentiles
     window_ns = int(end[-1] - arrival[0])
     busy = float((end - start).sum()) / window_ns if window_ns > 0 else 1.0
-    return RealTimeFigures(
+    return pb.RealTimeStats(
         rate_hz=rate_hz, deadline_ms=deadline, frames=int(response.size), deadline_misses=misses,
         miss_share=misses / response.size, late_starts=late, response_p50_ms=float(p50),
         response_p99_ms=float(p99), response_max_ms=float(response.max()),

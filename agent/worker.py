@@ -24,7 +24,7 @@ from .inputs import build_feeds
 from .job_files import SPEC_FILE, WORKER_CONFIG_FILE
 from .model_format import TFLITE, sniff_file
 from .procmem import read_proc_memory, reset_peak_rss
-from .realtime import paced_loop, realtime_figures
+from .realtime import paced_loop, realtime_stats
 from .runtimes import LoadOptions, ModelError, get_runtime
 from .stats import summarize_latency
 from .worker_channel import BATCH_ITEM, PROGRESS, RESULT, ChannelWriter
@@ -298,7 +298,7 @@ def _paced_loop(model, spec: pb.JobSpec, progress: ProgressWriter,
     times = paced_loop(model.invoke, spec.rate_hz, frames, spec.min_duration_s, spec.max_duration_s,
                        time.perf_counter_ns, on_frame)
     result.window_end_ns = monotonic_ns()
-    result.realtime.CopyFrom(pb.RealTimeStats(**vars(realtime_figures(times, spec.rate_hz, spec.deadline_ms))))
+    result.realtime.CopyFrom(realtime_stats(times, spec.rate_hz, spec.deadline_ms))
     return times.latency_ns
 
 
