@@ -29,6 +29,7 @@ import numpy as np
 from ..costmodel.analysis import analyze
 from ..costmodel.kernel_model import KernelFit, RuntimeModels, predicted_latency_us
 from ..costmodel.kernels import Kernel, kernels_of
+from ..costmodel.memory_model import held_weight_bytes
 from ..costmodel.profile_join import node_times
 from ..costmodel.reader import read_model
 from .kernel_fit import KernelSample, fit_cache, fit_kernels
@@ -78,7 +79,7 @@ class RuntimeTarget:
 class KernelCalibrationOptions:
     threads: list[int]
     runtimes: list[RuntimeTarget]
-    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8"])
+    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8", "fp16"])
     quick: bool = False
     remeasure: bool = False
     seed: int = 0
@@ -169,10 +170,11 @@ def _record(meas: CellMeasurements, model: SuiteModel, result: ItemResult, runti
         if again and any(m.source == source and 0 < m.latency_us <= result.p50_us for m in meas.models):
             return
         meas.models = [m for m in meas.models if m.source != source]
-        held = sum(t.bytes or 0 for t in graph.tensors.values() if t.is_weight)
+        held_float, held_int = held_weight_bytes(graph)
         meas.models.append(ModelTiming(source, result.p50_us, kernels, result.peak_rss_load_kib,
-                                       result.peak_rss_steady_kib, result.rss_before_load_kib, held,
-                                       _file_weight_bytes(model), cost.peak_activation_bytes))
+                                       result.peak_rss_steady_kib, result.rss_before_load_kib,
+                                       held_float + held_int, _file_weight_bytes(model), cost.peak_activation_bytes,
+                                       held_int))
         return
     before = {s.kernel.name: s.time_us for s in meas.samples if s.source == model.key} if again else {}
     meas.samples = [s for s in meas.samples if s.source != model.key]
@@ -247,8 +249,10 @@ class _Session:
 
 
 def _cells(board_fingerprint: str, opts: KernelCalibrationOptions) -> list[Cell]:
+    # TFLite's float16 weights are dequantized to float32 at load: its fp32 kernels are the ones that run.
     return [Cell(board_fingerprint, rt.runtime, rt.version, rt.ep, dtype, threads)
-            for rt in opts.runtimes for dtype in opts.dtypes for threads in opts.threads]
+            for rt in opts.runtimes for dtype in opts.dtypes for threads in opts.threads
+            if not (dtype == "fp16" and rt.runtime == "tflite")]
 
 
 def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelCalibrationOptions,
@@ -413,8 +417,9 @@ def _net_row(fit: KernelFit, m: ModelTiming) -> dict[str, Any]:
 
 
 def _memory_sample(m: ModelTiming) -> MemorySample:
-    return MemorySample(m.rss_before_load_kib * 1024.0, float(m.weight_bytes), float(m.file_weight_bytes),
-                        float(m.activation_bytes), m.peak_rss_load_kib * 1024.0, m.peak_rss_steady_kib * 1024.0)
+    return MemorySample(m.rss_before_load_kib * 1024.0, float(m.weight_bytes - m.int_weight_bytes),
+                        float(m.int_weight_bytes), float(m.file_weight_bytes), float(m.activation_bytes),
+                        m.peak_rss_load_kib * 1024.0, m.peak_rss_steady_kib * 1024.0)
 
 
 def check_summary(result: KernelCalibrationResult) -> list[str]:

@@ -54,7 +54,7 @@ class CalibrateOptions:
     quick: bool = False
     threads: list[int] = field(default_factory=list)  # default: 1 and all the board's cores
     runtimes: list[str] = field(default_factory=list)  # default: every runtime the board has
-    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8"])
+    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8", "fp16"])
     remeasure: bool = False  # ignore kernel measurements kept from earlier calibrations
     kernels: int | None = None  # one-kernel models per runtime and dtype (None: the suite size's own)
     connect_timeout_s: float = 10.0
