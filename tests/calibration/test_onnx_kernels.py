@@ -45,6 +45,9 @@ SPECS = [
     (S("se", h=4, w=4, c=16, r=8), (1, 16, 4, 4)),
     (S("pad", h=4, w=4, c=8, p=1), (1, 8, 6, 6)),
     (S("transpose", h=4, w=6, c=8), (1, 4, 6, 8)),
+    *[(S("unary", h=4, w=4, c=8, op=op), (1, 8, 4, 4)) for op in ("erf", "sqrt", "reciprocal", "abs", "neg")],
+    *[(S("binary", h=4, w=4, c=8, op=op, bcast="channel"), (1, 8, 4, 4)) for op in ("pow", "max", "min")],
+    *[(S("reduce", m=6, n=16, mode=mode), (1, 6, 1)) for mode in ("mean", "max", "sum")],
 ]
 
 
