@@ -15,6 +15,7 @@ Measurements are kept per cell (kernel_store), so a second calibration measures 
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import tempfile
 import time
@@ -64,8 +65,11 @@ class SuiteSize:
     passes: int  # every kernel and network measured this many times, spread over the calibration; fastest kept
 
 
-FULL = SuiteSize(kernels=200, extra=40, rounds=1, composites=8, runs=10, warmup=2, passes=2)
-QUICK = SuiteSize(kernels=60, extra=0, rounds=0, composites=4, runs=6, warmup=1, passes=1)
+# Sized for the budget (the whole suite in minutes on a Pi 4-class board, see the README); --kernels N and
+# calibrating again (only what is missing is measured) buy more samples.
+FULL = SuiteSize(kernels=150, extra=30, rounds=1, composites=8, runs=8, warmup=2, passes=1)
+QUICK = SuiteSize(kernels=50, extra=0, rounds=0, composites=5, runs=5, warmup=1, passes=1)
+NOISY_LIMIT = 0.1  # at most this share of a cell's kernels is measured again for noise in one round
 
 
 @dataclass
@@ -137,20 +141,30 @@ def _items(runtime: str, models: Sequence[SuiteModel]) -> list[ItemRequest]:
 # -------------------------------------------------------------------------------- results -> samples
 
 
+_EXECUTED: dict[str, tuple[Any, list[Kernel]]] = {}  # graph bytes' sha256 (or model path) -> analysis
+
+
 def _executed(model: SuiteModel, result: ItemResult, runtime: str) -> tuple[Any, list[Kernel]]:
-    """The graph the runtime ran and its kernels: onnxruntime's optimized graph, or the TFLite file."""
+    """The graph the runtime ran and its kernels: onnxruntime's optimized graph, or the TFLite file. The same
+    graph comes back for every pass and thread count: analysed once."""
     if runtime == "onnxruntime":
         if not result.optimized_model:
             raise ValueError(f"{model.key}: the board returned no optimized graph")
-        with tempfile.NamedTemporaryFile(suffix=".onnx") as tmp:
-            tmp.write(result.optimized_model)
-            tmp.flush()
-            graph = read_model(tmp.name)
-            cost = analyze(graph, tmp.name)
+        key = hashlib.sha256(result.optimized_model).hexdigest()
     else:
-        graph = read_model(model.path)
-        cost = analyze(graph, str(model.path))
-    return (graph, cost), kernels_of(graph, cost)
+        key = str(model.path)
+    if key not in _EXECUTED:
+        if runtime == "onnxruntime":
+            with tempfile.NamedTemporaryFile(suffix=".onnx") as tmp:
+                tmp.write(result.optimized_model)
+                tmp.flush()
+                graph = read_model(tmp.name)
+                cost = analyze(graph, tmp.name)
+        else:
+            graph = read_model(model.path)
+            cost = analyze(graph, str(model.path))
+        _EXECUTED[key] = ((graph, cost), kernels_of(graph, cost))
+    return _EXECUTED[key]
 
 
 def _record(meas: CellMeasurements, model: SuiteModel, result: ItemResult, runtime: str, baseline_us: float,
@@ -217,16 +231,26 @@ class _Session:
         self.board_seconds = 0.0
         self.baselines: dict[Cell, float] = {}
         self.fresh: set[tuple[Cell, str]] = set()  # measured in this calibration (a second pass keeps the min)
+        # onnxruntime's optimized graph of each suite model (runtime version, dtype, key): asked for once, the
+        # same for every thread count and pass (each request costs the board a session of its own).
+        self.graphs: dict[tuple[str, str, str], bytes] = {}
 
     def measure(self, plan: dict[Cell, list[SuiteModel]], memory: bool = False) -> None:
-        """Submit every cell's items first (the board runs them back to back), then collect."""
+        """Submit every cell's items first (the board runs them back to back), then collect, the fewest
+        threads first (those return the optimized graphs the other thread counts reuse)."""
         pending = []
-        for cell, models in plan.items():
+        asked: set[tuple[str, str, str]] = set()
+        for cell, models in sorted(plan.items(), key=lambda kv: kv[0].threads):
             if not models:
                 continue
             settings = RunSettings(cell.runtime, cell.ep, cell.threads, self.size.runs, self.size.warmup,
                                    max_duration_s=MAX_ITEM_S)
-            items = _items(cell.runtime, models)
+            items = []
+            for item in _items(cell.runtime, models):
+                graph_key = (cell.runtime_version, cell.dtype, item.model.key)
+                wanted = item.optimized and graph_key not in self.graphs and graph_key not in asked
+                asked.add(graph_key)
+                items.append(replace(item, optimized=wanted))
             by_key = {i.model.key: i.model for i in items}
             ids = self.runner.submit(items, settings, batch=not memory)
             pending.append(_Pending(cell, by_key, ids, memory))
@@ -237,6 +261,11 @@ class _Session:
                 for result in self.runner.results(job_id):
                     model = p.models[result.key]
                     self.measured += 1
+                    graph_key = (p.cell.runtime_version, p.cell.dtype, result.key)
+                    if result.optimized_model:
+                        self.graphs[graph_key] = result.optimized_model
+                    elif p.cell.runtime == "onnxruntime":
+                        result.optimized_model = self.graphs.get(graph_key, b"")
                     tag = (p.cell, f"{result.key}#memory" if p.memory else result.key)
                     try:
                         _record(meas, model, result, p.cell.runtime, self.baselines.get(p.cell, 0.0), p.memory,
@@ -293,7 +322,7 @@ def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelC
                                                        if f.cv_time_weighted_err > ADAPTIVE_TARGET for w in f.worst)]
                 extra = sampling.more_like(worst, size.extra, seed=opts.seed + round_no, supported=_supported(runtime),
                                            exclude=meas.measured_keys) if worst else []
-                noisy = [s for s in specs[cell] if s.key in meas.noisy_keys]
+                noisy = [s for s in specs[cell] if s.key in meas.noisy_keys][:max(1, int(len(specs[cell]) * NOISY_LIMIT))]
                 specs[cell] += extra
                 plan[cell] = [_kernel_model(runtime, s) for s in noisy + extra]
         if not any(plan.values()):
@@ -311,7 +340,8 @@ def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelC
     for _ in range(size.passes):
         session.measure(plan)
     top = max(opts.threads)
-    memory_plan = {c: [m for m in (composite_model(s, _fmt(c.runtime), c.dtype) for s in comps)
+    memory_plan = {c: [m for m in [*(composite_model(s, _fmt(c.runtime), c.dtype) for s in comps),
+                                   cold_chain_model(_fmt(c.runtime), c.dtype)]  # the largest weights of all
                        if not _has_memory(cells[c], m.key)]
                    for c in cells if c.threads == top}
     session.measure(memory_plan, memory=True)

@@ -19,7 +19,7 @@ from .spec import KernelSpec
 # inputs (odd ones too: 55, 27, 13, 147, 73, 35, 17, 15...), square and not.
 SPATIAL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 19, 20, 24, 27, 28, 30, 32, 35, 38, 40, 48, 55, 56,
            60, 64, 71, 73, 75, 80, 96, 112, 120, 128, 147, 150, 160)
-MAX_CONV_MACS = 600e6  # one conv above this takes long on a Pi at one thread; models rarely have them
+MAX_CONV_MACS = 400e6  # one conv above this takes long on a Pi at one thread; models rarely have them
 MIN_WORK = 2_000  # below this a kernel is pure overhead: measured by the smallest samples anyway
 
 
