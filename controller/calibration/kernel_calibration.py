@@ -98,6 +98,8 @@ class KernelCalibrationResult:
     reused_items: int
     board_seconds: float  # time the board spent running suite jobs (what a slower board scales)
     cells: dict[Cell, CellMeasurements] = field(default_factory=dict)  # what was measured (and kept)
+    item_us: list[tuple[int, float]] = field(default_factory=list)  # (threads, p50) of each item measured
+    runs_per_item: int = 0  # first inference + warm-up + timed runs, before the per-item time cap
 
 
 # ------------------------------------------------------------------------------------------ the suite
@@ -234,6 +236,7 @@ class _Session:
         # onnxruntime's optimized graph of each suite model (runtime version, dtype, key): asked for once, the
         # same for every thread count and pass (each request costs the board a session of its own).
         self.graphs: dict[tuple[str, str, str], bytes] = {}
+        self.item_us: list[tuple[int, float]] = []  # (threads, p50) of every item measured: the budget estimate
 
     def measure(self, plan: dict[Cell, list[SuiteModel]], memory: bool = False) -> None:
         """Submit every cell's items first (the board runs them back to back), then collect, the fewest
@@ -261,6 +264,8 @@ class _Session:
                 for result in self.runner.results(job_id):
                     model = p.models[result.key]
                     self.measured += 1
+                    if not result.error:
+                        self.item_us.append((p.cell.threads, result.p50_us))
                     graph_key = (p.cell.runtime_version, p.cell.dtype, result.key)
                     if result.optimized_model:
                         self.graphs[graph_key] = result.optimized_model
@@ -366,7 +371,7 @@ def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelC
         check["memory"] = memory.to_dict() if memory else None
         models[rt.runtime] = RuntimeModels(rt.runtime, rt.version, rt.ep, rt_fits, memory, check)
     return KernelCalibrationResult(models, time.monotonic() - started, session.measured, reused,
-                                   session.board_seconds, cells)
+                                   session.board_seconds, cells, session.item_us, 1 + size.warmup + size.runs)
 
 
 def _fmt(runtime: str) -> str:
@@ -499,3 +504,38 @@ def kernels_for_model(path: str | Path, optimized_model: bytes | None = None) ->
             return kernels_of(graph, analyze(graph, tmp.name))
     graph = read_model(path)
     return kernels_of(graph, analyze(graph, str(path)))
+
+
+@dataclass
+class BudgetEstimate:
+    here_s: float  # the board time this calibration took
+    there_s: float  # the same suite on the other board, estimated
+    overhead_share: float  # of `here_s`, the part that is per-item overhead (sessions, workers), not kernels
+    how: str
+
+
+def estimate_board_time(result: KernelCalibrationResult, here_gflops_per_core: float, other) -> BudgetEstimate:
+    """What the suite measured here would take on the board of the DeviceProfile `other`: every item's timed
+    runs (capped, as the worker caps them) scaled by the ratio of per-core compute rates, and the per-item
+    overhead (a session, a worker, the host round trips) by the ratio of the two profiles' dispatch costs."""
+    from ..costmodel import load_profile
+
+    host = load_profile("x86-host")
+    compute = here_gflops_per_core / (other.peak("fp32") / other.cores.value)
+    overhead_ratio = other.dispatch_overhead_us.value / host.dispatch_overhead_us.value
+    cap = MAX_ITEM_S * 1e6
+
+    def runs_time(t_us: float) -> float:  # one item's inference time, the worker's cap applied
+        timed = max(0, result.runs_per_item - 3)
+        untimed = result.runs_per_item - timed
+        return untimed * t_us + max(1, min(timed, int(cap // max(t_us, 1e-3)))) * t_us
+
+    here_runs = sum(runs_time(t) for _, t in result.item_us) / 1e6
+    there_runs = sum(runs_time(t * compute) for _, t in result.item_us) / 1e6
+    overhead = max(0.0, result.board_seconds - here_runs)
+    there = there_runs + overhead * overhead_ratio
+    how = (f"kernel time x {compute:.1f} (this board's {here_gflops_per_core:.0f} GFLOP/s per core against "
+           f"{other.name}'s {other.peak('fp32') / other.cores.value:.0f}), per-item overhead x {overhead_ratio:.1f} "
+           f"(the {other.name} and x86-host profiles' dispatch cost)")
+    return BudgetEstimate(result.board_seconds, there, overhead / result.board_seconds if result.board_seconds
+                          else 0.0, how)

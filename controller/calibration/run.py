@@ -31,11 +31,13 @@ from ..prediction.choose import builtin_for_board
 from ..records import Board, BoardDescription, JobSpec, RunRecord
 from .fit import KindSample, efficiency_key, fit_efficiency, normalize_to_peak
 from .kernel_calibration import (
+    BudgetEstimate,
     KernelCalibrationOptions,
     KernelCalibrationResult,
     RuntimeTarget,
     calibrate_kernels,
     check_summary,
+    estimate_board_time,
 )
 from .kernel_store import CellMeasurements
 from .microbench import DISPATCH_CHAIN, dispatch_model, kernels_model
@@ -62,6 +64,12 @@ class CalibrateOptions:
 
 
 @dataclass
+class BoardBudget:
+    board: str
+    estimate: BudgetEstimate
+
+
+@dataclass
 class CalibrationResult:
     profile: DeviceProfile
     path: Path
@@ -70,6 +78,7 @@ class CalibrationResult:
     fit: dict[str, dict]
     kernels: KernelCalibrationResult
     seconds: float
+    budget: list[BoardBudget] = field(default_factory=list)  # the same suite on reference boards, estimated
 
     @property
     def check(self) -> list[str]:
@@ -158,7 +167,11 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
         "suite": {"measured_items": suite.measured_items, "reused_items": suite.reused_items,
                   "board_seconds": round(suite.board_seconds, 1), "seconds": round(suite.seconds, 1)}})
     path = save_profile(profile, board.fingerprint)
-    return CalibrationResult(profile, path, board, measurements, fit_info, suite, time.monotonic() - started)
+    per_core = _best(measurements["gemm_gflops"], "gemm_fp32", 1) or profile.peak("fp32") / cores
+    budget = [BoardBudget("Raspberry Pi 4", estimate_board_time(suite, per_core, load_profile("rpi4")))] \
+        if suite.item_us and template_name != "rpi4" else []
+    return CalibrationResult(profile, path, board, measurements, fit_info, suite, time.monotonic() - started,
+                             budget)
 
 
 def _fallback_efficiencies(base: DeviceProfile, cells: dict[Any, CellMeasurements], threads: int, cores: int
