@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# The agent on the boards' own CPU: a Debian bookworm arm64 userland (the base of Raspberry Pi OS 12, Python
+# 3.11), run here through qemu-user and binfmt_misc.
+#
+#   scripts/test-aarch64.sh                  build or reuse the rootfs, then run every check below
+#   scripts/test-aarch64.sh prepare          only build or reuse the rootfs and its environments; print it
+#   scripts/test-aarch64.sh agent|host [PYTEST ARGS]   only step 3 or step 4 (while working on them;
+#                                            options are added to pytest's, tests/... given replace its list)
+#
+# 1. The arm64 rootfs (debootstrap, minbase), cached in ~/.cache/edgebench/aarch64/ under a key of its recipe
+#    (the build_rootfs function below) and the Debian suite; built once, then reused.
+# 2. Python environments inside it, filled by this machine's own pip with aarch64 wheels (no emulation), keyed
+#    by the rootfs, the board's Python and C library, and pyproject.toml's requirements: `test` (the agent
+#    with its runtimes, the controller and pytest) and `tflite` (the tflite-runtime fallback, NumPy < 2).
+#    edgebench itself is built from this checkout on every run and installed beside them.
+# 3. Inside the rootfs, emulated: the agent's own tests (API, bad input, bench CLI, protos, units, every
+#    sensor fixture, persistence, the tflite-runtime fallback), with EDGEBENCH_EMULATED set so the few checks
+#    that compare timings or the host's prediction profile check only what emulation cannot distort.
+# 4. On this machine, natively: tests/aarch64 (the controller benches the zoo's ONNX and TFLite models, fp32
+#    and int8, through an agent running in the rootfs; Describe says aarch64 and, on the Pi fixtures, the
+#    Pi's model and profile; `controller deploy --offline` to a network-namespace board whose SSH sessions
+#    run in the rootfs, bench through it, undeploy).
+# Needs root (debootstrap, chroot, mounts, network namespaces). Where qemu-aarch64 cannot be registered with
+# binfmt_misc it says so in one line and exits 1. Mounts live in private mount namespaces (see
+# scripts/aarch64/rootfs-exec.sh); a binfmt_misc mount or registration made here is undone on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SUITE=bookworm
+CACHE=${EDGEBENCH_AARCH64_CACHE:-$HOME/.cache/edgebench/aarch64}
+EXEC=$ROOT/scripts/aarch64/rootfs-exec.sh
+HOST_PY=$ROOT/.venv/bin/python
+BOARD_OPT=/opt/edgebench  # inside the rootfs: environments, this run's edgebench and sources
+# The agent's own tests, run inside the rootfs: API, bad input, bench CLI, protos, units, every sensor fixture
+# (tests/sensors, and test_sensors_agent's describe-and-energy test on each fixture board), persistence and the
+# tflite-runtime fallback. Left out: the two that hold measured energy to a truth computed from time (a ramp,
+# a counter at a known power), which a starved emulated sampler distorts; they run natively in the suite.
+AGENT_TESTS=(tests/test_units.py tests/test_protos.py tests/e2e/test_agent_api.py tests/e2e/test_bad_input.py
+             tests/e2e/test_bench_cli.py tests/e2e/test_persistence.py tests/sensors
+             tests/e2e/test_sensors_agent.py tests/e2e/test_tflite_runtime_fallback.py
+             --deselect tests/e2e/test_sensors_agent.py::test_ina219_power_ramp_known_truth
+             --deselect tests/e2e/test_sensors_agent.py::test_rapl_counter_at_known_power_through_wraps)
+TEST_TIMEOUT_S=${EDGEBENCH_AARCH64_TIMEOUT_S:-1500}  # one bound for each of the two test runs
+
+say() { echo "test-aarch64: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# ------------------------------------------------------------------------------------------- clean-up
+
+MOUNTED_BINFMT=0
+ENABLED_BINFMT=0
+CHILD=""
+cleanup() {
+  local rc=$?
+  if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
+    kill -TERM "$CHILD" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$CHILD" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$CHILD" 2>/dev/null || true
+  fi
+  [ "$ENABLED_BINFMT" -eq 0 ] || update-binfmts --disable qemu-aarch64 >/dev/null 2>&1 || true
+  [ "$MOUNTED_BINFMT" -eq 0 ] || umount /proc/sys/fs/binfmt_misc 2>/dev/null || true
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+run_child() {  # a long command in the background, so that a signal reaches the trap at once
+  "$@" &
+  CHILD=$!
+  local rc=0
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  return "$rc"
+}
+
+# ------------------------------------------------------------------------------------------- machine
+
+need_packages() {
+  local missing=() p
+  for p in qemu-user-static binfmt-support debootstrap; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  say "installed ${missing[*]}"
+}
+
+enable_binfmt() {  # qemu-aarch64 registered with flag F (its interpreter is opened now, so it works in chroots)
+  local entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
+  if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+    mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || return 1
+    MOUNTED_BINFMT=1
+  fi
+  if [ ! -e "$entry" ]; then
+    update-binfmts --import qemu-aarch64 >/dev/null 2>&1 || return 1
+    ENABLED_BINFMT=1
+  fi
+  if ! grep -qx enabled "$entry"; then
+    update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || return 1
+    ENABLED_BINFMT=1
+  fi
+  grep -qx enabled "$entry" && grep -q '^flags: .*F' "$entry"
+}
+
+debian_mirror() {  # the Debian mirror apt already uses here
+  local uri
+  uri=$(grep -hs -m1 -E '^URIs: .*/debian/?$' /etc/apt/sources.list.d/*.sources | awk '{print $2}' || true)
+  [ -n "$uri" ] || uri=$(grep -hs -m1 -E '^deb .*/debian/? ' /etc/apt/sources.list | awk '{print $2}' || true)
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# ------------------------------------------------------------------------------------------- the rootfs
+
+build_rootfs() {  # $1: destination. Its text is part of the cache key: editing it rebuilds the rootfs.
+  debootstrap --arch=arm64 --variant=minbase --include=python3,python3-venv,ca-certificates \
+    "$SUITE" "$1" "$(debian_mirror)" >"$1.log" 2>&1 || { tail -5 "$1.log" >&2; return 1; }
+  mkdir -p "$1/etc/edgebench" "$1$BOARD_OPT"
+  rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*
+  rm -f "$1.log"
+}
+
+key_of() { sha256sum | cut -c1-16; }
+
+prepare_rootfs() {  # prints the rootfs path
+  local key dir
+  key=$( { echo "$SUITE"; declare -f build_rootfs; } | key_of)
+  dir=$CACHE/rootfs-$SUITE-$key
+  if [ -f "$dir/.complete" ]; then
+    say "rootfs: reusing $dir"
+  else
+    say "rootfs: building $dir (debootstrap arm64 $SUITE, minbase; a few minutes)"
+    rm -rf "$dir" "$dir.part"
+    mkdir -p "$dir.part"
+    build_rootfs "$dir.part"
+    touch "$dir.part/.complete"
+    mv "$dir.part" "$dir"
+    for old in "$CACHE"/rootfs-*; do  # a rootfs of an older recipe is never used again
+      [ "$old" = "$dir" ] || rm -rf "$old"
+    done
+  fi
+  echo "$dir"
+}
+
+# ------------------------------------------------------------------------------------------- environments
+
+requirements() {  # pyproject.toml's requirements for the extras given, the project's own extras expanded
+  "$HOST_PY" - "$@" <<'EOF'
+import re
+import sys
+import tomllib
+
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+extras, out, seen = project.get("optional-dependencies", {}), list(project["dependencies"]), set()
+
+def add(extra):
+    if extra in seen:
+        return
+    seen.add(extra)
+    for req in extras[extra]:
+        own = re.fullmatch(re.escape(project["name"]) + r"\[([\w,-]+)\]", req.replace(" ", ""))
+        for sub in own.group(1).split(",") if own else []:
+            add(sub)
+        if not own:
+            out.append(req)
+
+for extra in sys.argv[1:]:
+    add(extra)
+print("\n".join(out))
+EOF
+}
+
+board_pip_args() {  # pip options that choose wheels for the board's Python, from the deploy's own platform list
+  "$HOST_PY" - "$BOARD_FACTS" <<'EOF'
+import sys
+
+from edgebench.controller.deploy.wheels import BoardPython, platform_tags
+
+machine, version, libc = sys.argv[1].split()
+board = BoardPython(machine, version, libc)
+major, minor = version.split(".")[:2]
+args = ["--only-binary=:all:", "--python-version", f"{major}.{minor}", "--implementation", "cp",
+        "--abi", board.tag, "--abi", "abi3", "--abi", "none"]
+for tag in platform_tags(board):
+    args += ["--platform", tag]
+print("\n".join(args))
+EOF
+}
+
+install_env() {  # $1: folder inside the rootfs; the rest: requirements. Its text is part of the env's key.
+  local dir=$1 site pip_args
+  shift
+  rm -rf "${ROOTFS:?}$dir"
+  "$EXEC" "$ROOTFS" python3 -m venv --without-pip "$dir"
+  site=$(echo "$ROOTFS$dir"/lib/python3.*/site-packages)
+  [ -d "$site" ] || die "python3 -m venv made no site-packages in $ROOTFS$dir"
+  mapfile -t pip_args < <(board_pip_args)
+  # --no-warn-conflicts: pip would compare with this machine's environment, not the board's.
+  "$HOST_PY" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts "${pip_args[@]}" \
+    --target "$site" "$@" 2> >(grep -v '^WARNING: Location' >&2)
+  echo "$BOARD_OPT/project" >"$site/edgebench-project.pth"  # this run's edgebench, installed by install_project
+  touch "$ROOTFS$dir/.complete"
+}
+
+prepare_env() {  # $1: name; the rest: requirements. Prints the environment's folder inside the rootfs.
+  local name=$1 key dir
+  shift
+  key=$( { echo "$ROOTFS $BOARD_FACTS"; printf '%s\n' "$@"; board_pip_args; declare -f install_env; } | key_of)
+  dir=$BOARD_OPT/$name-$key
+  if [ -f "$ROOTFS$dir/.complete" ]; then
+    say "env $name: reusing $dir"
+  else
+    say "env $name: installing aarch64 wheels into $dir"
+    install_env "$dir" "$@"
+    for old in "$ROOTFS$BOARD_OPT/$name"-*; do
+      [ "$old" = "$ROOTFS$dir" ] || rm -rf "$old"
+    done
+  fi
+  echo "$dir"
+}
+
+install_project() {  # this checkout: its wheel (as deploy builds it) and its sources (the tests, the fixtures)
+  local tmp
+  tmp=$(mktemp -d)
+  "$HOST_PY" -c 'import sys; from pathlib import Path
+from edgebench.controller.deploy.wheels import build_wheel
+print(build_wheel(Path(sys.argv[1])))' "$tmp" >"$tmp/wheel"
+  rm -rf "$ROOTFS$BOARD_OPT/project" "$ROOTFS$BOARD_OPT/src"
+  "$HOST_PY" -m pip install --quiet --disable-pip-version-check --no-deps --target "$ROOTFS$BOARD_OPT/project" \
+    "$(cat "$tmp/wheel")" 2> >(grep -v '^WARNING: Location' >&2)
+  rm -rf "$tmp"
+  mkdir -p "$ROOTFS$BOARD_OPT/src"
+  git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - \
+    | tar -xf - -C "$ROOTFS$BOARD_OPT/src"
+}
+
+# ------------------------------------------------------------------------------------------- main
+
+STAGE=${1:-all}
+case "$STAGE" in
+  all|prepare) [ $# -le 1 ] || die "usage: $0 [prepare | agent|host [PYTEST ARGS]]" ;;
+  agent|host) ;;
+  *) die "usage: $0 [prepare | agent|host [PYTEST ARGS]]" ;;
+esac
+PYTEST_ARGS=("${@:2}")
+pytest_args() {  # $1: name of the default test list; extra options are added, tests named replace it
+  local -n list=$1
+  local a
+  for a in ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}; do
+    case "$a" in tests/*) list=("${PYTEST_ARGS[@]}"); return ;; esac
+  done
+  list+=(${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"})
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mounts, network namespaces); nothing was tested"
+[ -x "$HOST_PY" ] || die "no $HOST_PY: run ./scripts/test.sh (or make .venv) first"
+need_packages
+why="needs /proc/sys/fs/binfmt_misc and CAP_SYS_ADMIN"
+enable_binfmt || die "cannot register qemu-aarch64 with binfmt_misc here ($why): the arm64 userland cannot run," \
+  "nothing was tested"
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9  # one build at a time in the cache
+
+t0=$SECONDS
+ROOTFS=$(prepare_rootfs)
+machine=$("$EXEC" "$ROOTFS" uname -m) || die "the arm64 rootfs does not run under qemu-aarch64 ($ROOTFS)"
+[ "$machine" = aarch64 ] || die "uname -m in the rootfs says '$machine', not aarch64"
+BOARD_FACTS=$("$EXEC" "$ROOTFS" python3 -c \
+  'import platform; print(platform.machine(), platform.python_version(), "-".join(platform.libc_ver()))')
+say "board: $BOARD_FACTS"
+mapfile -t test_reqs < <(requirements test)
+TEST_ENV=$(prepare_env test "${test_reqs[@]}")
+mapfile -t tflite_reqs < <("$HOST_PY" -c \
+  'from tests.e2e.test_tflite_runtime_fallback import PACKAGES; print("\n".join(PACKAGES))')
+TFLITE_ENV=$(prepare_env tflite "${tflite_reqs[@]}")
+install_project
+t_prepare=$((SECONDS - t0))
+say "prepared in ${t_prepare} s: $ROOTFS"
+flock -u 9
+if [ "$STAGE" = prepare ]; then
+  echo "$ROOTFS"
+  exit 0
+fi
+
+summary="prepare ${t_prepare} s"
+if [ "$STAGE" = all ] || [ "$STAGE" = agent ]; then
+  tests=("${AGENT_TESTS[@]}")
+  pytest_args tests
+  say "the agent's tests inside the rootfs (emulated): ${tests[*]}"
+  t1=$SECONDS rc=0
+  run_child timeout --kill-after=30 "$TEST_TIMEOUT_S" nice -n 10 "$EXEC" --pid -C "$BOARD_OPT/src" \
+    -e EDGEBENCH_EMULATED=qemu-aarch64 -e "EDGEBENCH_TFLITE_RUNTIME_PYTHON=$TFLITE_ENV/bin/python" \
+    "$ROOTFS" "$TEST_ENV/bin/python" -m pytest -p no:cacheprovider --timeout 900 --durations=10 "${tests[@]}" \
+    || rc=$?
+  [ "$rc" -ne 5 ] || die "pytest inside the rootfs collected no tests"
+  [ "$rc" -eq 0 ] || die "the agent's tests inside the arm64 rootfs failed (exit $rc, after $((SECONDS - t1)) s)"
+  summary+=", the agent's tests in the rootfs $((SECONDS - t1)) s"
+fi
+if [ "$STAGE" = all ] || [ "$STAGE" = host ]; then
+  tests=(tests/aarch64)
+  pytest_args tests
+  say "the native controller against agents in the rootfs: ${tests[*]}"
+  t2=$SECONDS rc=0
+  run_child env "EDGEBENCH_AARCH64_ROOTFS=$ROOTFS" "EDGEBENCH_AARCH64_PYTHON=$TEST_ENV/bin/python" \
+    timeout --kill-after=30 "$TEST_TIMEOUT_S" nice -n 10 "$HOST_PY" -m pytest -p no:cacheprovider --timeout 900 \
+    --durations=10 "${tests[@]}" || rc=$?
+  [ "$rc" -ne 5 ] || die "pytest collected no tests in ${tests[*]}"
+  [ "$rc" -eq 0 ] || die "${tests[*]} failed (exit $rc, after $((SECONDS - t2)) s)"
+  summary+=", the native controller's tests $((SECONDS - t2)) s"
+fi
+say "passed: $summary; total $((SECONDS - t0)) s"
