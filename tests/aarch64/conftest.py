@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from edgebench.controller.local_agent import LocalAgent, start_local_agent
+from edgebench.controller.link.local_agent import LocalAgent, start_local_agent
 from tests.netns import ROOTFS_EXEC
 
 ROOTFS_ENV, PYTHON_ENV = "EDGEBENCH_AARCH64_ROOTFS", "EDGEBENCH_AARCH64_PYTHON"

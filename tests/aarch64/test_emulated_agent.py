@@ -14,7 +14,7 @@ import numpy as np
 import psutil
 import pytest
 
-from edgebench.controller.client import AgentClient
+from edgebench.controller.link.client import AgentClient
 from tests.aarch64.conftest import BOARD_SRC
 from tests.conftest import run_controller
 
