@@ -38,9 +38,9 @@ BOARD_OPT=/opt/edgebench  # inside the rootfs: environments, this run's edgebenc
 # CSV, progress and --json renderers), and the two that hold measured energy to a truth computed from time (a
 # ramp, a counter at a known power), which a starved emulated sampler distorts. Every emulated Python process
 # costs seconds, so this is what keeps the emulated part within CI's time.
-AGENT_TESTS=(tests/test_units.py tests/test_protos.py tests/e2e/test_agent_api.py tests/e2e/test_bad_input.py
-             tests/e2e/test_bench_cli.py tests/e2e/test_persistence.py tests/sensors
-             tests/e2e/test_sensors_agent.py tests/e2e/test_tflite_runtime_fallback.py)
+AGENT_TESTS_A=(tests/test_units.py tests/test_protos.py tests/e2e/test_agent_api.py tests/e2e/test_bad_input.py
+               tests/e2e/test_bench_cli.py tests/e2e/test_persistence.py tests/e2e/test_tflite_runtime_fallback.py)
+AGENT_TESTS_B=(tests/sensors tests/e2e/test_sensors_agent.py)
 NOT_EMULATED=(test_bad_input.py::test_missing_model_file_is_one_clear_line
               test_bad_input.py::test_unreachable_target_names_address_and_port
               test_bad_input.py::test_bad_target_syntax
@@ -48,7 +48,8 @@ NOT_EMULATED=(test_bad_input.py::test_missing_model_file_is_one_clear_line
               test_bench_cli.py::test_table_and_csv_outputs test_bench_cli.py::test_progress_is_reported_on_stderr
               test_bench_cli.py::test_json_written_to_file test_sensors_agent.py::test_ina219_power_ramp_known_truth
               test_sensors_agent.py::test_rapl_counter_at_known_power_through_wraps)
-for t in "${NOT_EMULATED[@]}"; do AGENT_TESTS+=(--deselect "tests/e2e/$t"); done
+DESELECT=()
+for t in "${NOT_EMULATED[@]}"; do DESELECT+=(--deselect "tests/e2e/$t"); done
 TEST_TIMEOUT_S=${EDGEBENCH_AARCH64_TIMEOUT_S:-1500}  # one bound for each of the two test runs
 
 say() { echo "test-aarch64: $*" >&2; }
@@ -58,17 +59,16 @@ die() { say "$*"; exit 1; }
 
 MOUNTED_BINFMT=0
 ENABLED_BINFMT=0
-CHILD=""
+LANES=()  # pids of the test lanes running (each a `timeout`, leading a process group of its own)
 cleanup() {
-  local rc=$?
-  if [ -n "$CHILD" ]; then
-    # `timeout` leads a process group of its own: signal all of it. unshare --fork ignores TERM, and the
-    # rootfs's pid 1 ignores what it has no handler for, so KILL follows; unshare's --kill-child then takes
-    # every process of the rootfs's pid namespace with it.
-    kill -TERM -- "-$CHILD" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 -- "-$CHILD" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL -- "-$CHILD" 2>/dev/null || true
-  fi
+  local rc=$? pid
+  # Signal each lane's whole group. unshare --fork ignores TERM, and the rootfs's pid 1 ignores what it has
+  # no handler for, so KILL follows; unshare's --kill-child then takes its whole pid namespace with it.
+  for pid in ${LANES[@]+"${LANES[@]}"}; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for pid in ${LANES[@]+"${LANES[@]}"}; do
+    for _ in $(seq 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done
   [ "$ENABLED_BINFMT" -eq 0 ] || update-binfmts --disable qemu-aarch64 >/dev/null 2>&1 || true
   [ "$MOUNTED_BINFMT" -eq 0 ] || umount /proc/sys/fs/binfmt_misc 2>/dev/null || true
   exit "$rc"
@@ -77,13 +77,20 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-run_child() {  # a long command (under `timeout`) in the background, so that a signal reaches the trap at once
-  "$@" &
-  CHILD=$!
+start_lane() {  # $1: name; the rest: a command under `timeout`, run in the background (its output in a log)
+  local name=$1
+  shift
+  "$@" >"$LOGS/$name.log" 2>&1 &
+  LANES+=($!)
+  LANE_PID[$name]=$!
+}
+
+finish_lane() {  # $1: name, $2: what it ran. Waits for it, prints its log; fails (after it) if it failed.
   local rc=0
-  wait "$CHILD" || rc=$?
-  CHILD=""
-  return "$rc"
+  wait "${LANE_PID[$1]}" || rc=$?
+  grep -v '^WARNING: Location' "$LOGS/$1.log" || true
+  [ "$rc" -ne 5 ] || die "$2: pytest collected no tests"
+  [ "$rc" -eq 0 ] || die "$2 failed (exit $rc, after $((SECONDS - t1)) s)"
 }
 
 # ------------------------------------------------------------------------------------------- machine
@@ -296,30 +303,43 @@ if [ "$STAGE" = prepare ]; then
   exit 0
 fi
 
-summary="prepare ${t_prepare} s"
-if [ "$STAGE" = all ] || [ "$STAGE" = agent ]; then
-  tests=("${AGENT_TESTS[@]}")
-  pytest_args tests
-  say "the agent's tests inside the rootfs (emulated): ${tests[*]}"
-  t1=$SECONDS rc=0
-  run_child timeout --kill-after=30 "$TEST_TIMEOUT_S" nice -n 10 "$EXEC" --pid -C "$BOARD_OPT/src" \
-    -e EDGEBENCH_EMULATED=qemu-aarch64 -e "EDGEBENCH_TFLITE_RUNTIME_PYTHON=$TFLITE_ENV/bin/python" \
-    "$ROOTFS" "$TEST_ENV/bin/python" -m pytest -p no:cacheprovider --timeout 900 --durations=10 "${tests[@]}" \
-    || rc=$?
-  [ "$rc" -ne 5 ] || die "pytest inside the rootfs collected no tests"
-  [ "$rc" -eq 0 ] || die "the agent's tests inside the arm64 rootfs failed (exit $rc, after $((SECONDS - t1)) s)"
-  summary+=", the agent's tests in the rootfs $((SECONDS - t1)) s"
+# Emulation is CPU-bound and this machine has 2 cores: two lanes at once, each pytest in its own process (the
+# emulated ones in their own pid namespace): lane 1 the first half of the agent's tests, lane 2 the native
+# controller's tests, then the second half. Each lane's output is printed when it ends.
+declare -A LANE_PID
+LOGS=$(mktemp -d)
+emulated_pytest() {  # the agent's tests given, in the rootfs
+  nice -n 10 "$EXEC" --pid -C "$BOARD_OPT/src" -e EDGEBENCH_EMULATED=qemu-aarch64 \
+    -e "EDGEBENCH_TFLITE_RUNTIME_PYTHON=$TFLITE_ENV/bin/python" \
+    "$ROOTFS" "$TEST_ENV/bin/python" -m pytest -p no:cacheprovider --timeout 900 --durations=5 "$@"
+}
+native_pytest() {  # tests/aarch64 (or the tests given), here, against agents in the rootfs
+  EDGEBENCH_AARCH64_ROOTFS=$ROOTFS EDGEBENCH_AARCH64_PYTHON=$TEST_ENV/bin/python \
+    nice -n 10 "$HOST_PY" -m pytest -p no:cacheprovider --timeout 900 --durations=5 "$@"
+}
+export -f emulated_pytest native_pytest
+export EXEC BOARD_OPT TFLITE_ENV ROOTFS TEST_ENV HOST_PY
+agent_a=("${AGENT_TESTS_A[@]}" "${DESELECT[@]}") agent_b=("${AGENT_TESTS_B[@]}" "${DESELECT[@]}")
+host=(tests/aarch64)
+case "$STAGE" in
+  agent) agent_a=("${AGENT_TESTS_A[@]}" "${AGENT_TESTS_B[@]}" "${DESELECT[@]}"); pytest_args agent_a ;;
+  host) pytest_args host; agent_b=() ;;
+esac
+t1=$SECONDS
+# Each lane is one `timeout` (the leader of a process group that cleanup() signals) over one shell.
+if [ "$STAGE" != host ]; then
+  say "lane 1, the agent's tests inside the rootfs (emulated): ${agent_a[*]}"
+  start_lane agent-a timeout --kill-after=30 "$TEST_TIMEOUT_S" bash -c 'emulated_pytest "$@"' lane1 "${agent_a[@]}"
 fi
-if [ "$STAGE" = all ] || [ "$STAGE" = host ]; then
-  tests=(tests/aarch64)
-  pytest_args tests
-  say "the native controller against agents in the rootfs: ${tests[*]}"
-  t2=$SECONDS rc=0
-  run_child env "EDGEBENCH_AARCH64_ROOTFS=$ROOTFS" "EDGEBENCH_AARCH64_PYTHON=$TEST_ENV/bin/python" \
-    timeout --kill-after=30 "$TEST_TIMEOUT_S" nice -n 10 "$HOST_PY" -m pytest -p no:cacheprovider --timeout 900 \
-    --durations=10 "${tests[@]}" || rc=$?
-  [ "$rc" -ne 5 ] || die "pytest collected no tests in ${tests[*]}"
-  [ "$rc" -eq 0 ] || die "${tests[*]} failed (exit $rc, after $((SECONDS - t2)) s)"
-  summary+=", the native controller's tests $((SECONDS - t2)) s"
+if [ "$STAGE" != agent ]; then
+  say "lane 2, the native controller against agents in the rootfs: ${host[*]}"
+  [ ${#agent_b[@]} -eq 0 ] || say "lane 2, then the agent's tests inside the rootfs (emulated): ${agent_b[*]}"
+  # shellcheck disable=SC2016  # expanded by the lane's shell
+  start_lane lane-2 timeout --kill-after=30 "$TEST_TIMEOUT_S" bash -c \
+    'n=$1; shift; native_pytest "${@:1:n}" || exit; [ $# -eq "$n" ] || emulated_pytest "${@:n+1}"' \
+    lane2 "${#host[@]}" "${host[@]}" ${agent_b[@]+"${agent_b[@]}"}
 fi
-say "passed: $summary; total $((SECONDS - t0)) s"
+[ "$STAGE" = host ] || finish_lane agent-a "lane 1 (the agent's tests in the rootfs)"
+[ "$STAGE" = agent ] || finish_lane lane-2 "lane 2 (tests/aarch64, then the rest of the agent's tests)"
+rm -rf "$LOGS"
+say "passed: prepare ${t_prepare} s, tests $((SECONDS - t1)) s; total $((SECONDS - t0)) s"
