@@ -25,7 +25,7 @@ Ops and their parameters (all ints unless said):
                                                                  sigmoid, multiply)
     pad         h, w, c, p                                      (zero pad p on each spatial side)
     transpose   h, w, c                                         (the layout flip between NCHW and NHWC)
-`act` is "none", "relu", "relu6", "hardswish" or "sigmoid". Dtypes: "fp32", "int8" (ONNX: QDQ around the op so
+`act` is "none", "relu", "relu6", "hardswish", "sigmoid" or "silu". Dtypes: "fp32", "int8" (ONNX: QDQ around the op so
 onnxruntime runs its QLinear kernel with int8 I/O; TFLite: full int8 with int8 I/O) and "fp16" (fp16 weights).
 """
 from __future__ import annotations

@@ -76,6 +76,8 @@ def _spatial(size: int, k: int, stride: int) -> int:
 def _activation(g: KernelGraph, y: int, act: str) -> int:
     if act in _AFTER:
         return g.op(_AFTER[act], [y], g.shape(y))
+    if act == "silu":  # as converters lower it: LOGISTIC + MUL
+        return _unary_op(g, y, "silu")
     return y
 
 
@@ -278,7 +280,7 @@ def _valid(spec: KernelSpec) -> bool:
     op = spec.op
     if op == "conv":
         cin, cout, groups = _i(spec, "cin"), _i(spec, "cout"), _i(spec, "groups")
-        return groups >= 1 and cin % groups == 0 and cout % groups == 0 and str(spec["act"]) in (*_FUSED, *_AFTER)
+        return groups >= 1 and cin % groups == 0 and cout % groups == 0 and str(spec["act"]) in (*_FUSED, *_AFTER, "silu")
     if op == "shuffle":
         return _i(spec, "c") % _i(spec, "groups") == 0
     if op == "attention":
@@ -288,7 +290,7 @@ def _valid(spec: KernelSpec) -> bool:
     if op == "pool" and spec["mode"] != "max":
         return _i(spec, "k") <= min(_i(spec, "h"), _i(spec, "w"))
     if op == "fc":
-        return str(spec["act"]) in (*_FUSED, *_AFTER)
+        return str(spec["act"]) in (*_FUSED, *_AFTER, "silu")
     return True
 
 
