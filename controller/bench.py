@@ -16,6 +16,7 @@ from .link.target import parse_target
 from .link.targets_config import CredentialFlags
 from .models import ModelArg, resolve_model, runtime_for
 from .prediction.choose import ProfileChoice, choose_profile, foreign_profile
+from .prediction.graph_cache import cached_graph, keep_graph
 from .prediction.predicted import attach_prediction
 from .preflight import ModelPlan, check_board, check_models
 from .records import (
@@ -180,6 +181,7 @@ def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg],
     A job refused by the checks is a failed record that never reached the board."""
     described = board.board
     choice = _choose_profile(described, opts) if opts.predict else None
+    ort_version = next((r.version for r in board.describe().runtimes if r.name == "onnxruntime"), "")
     thread_counts = opts.threads or [described.cpu_count or 1]
     if plans is None:
         plans = plan_checks(opts, models, runtimes)
@@ -201,9 +203,12 @@ def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg],
                 uploads[job.model.text] = board.upload(job.model.path, job.model.name)
             job.upload = uploads[job.model.text]
             job.spec = build_spec(opts, job)
-            # The fitted kernel models read onnxruntime's optimized graph: the board's own, of this very job.
+            # The fitted kernel models read onnxruntime's optimized graph: the board's own (asked once per model).
             job.spec.return_optimized_model = (job.runtime == "onnxruntime" and choice is not None
-                                               and choice.kernel_models_for("onnxruntime") is not None)
+                                               and choice.kernel_models_for("onnxruntime") is not None
+                                               and cached_graph(described.fingerprint, job.upload.sha256,
+                                                                ort_version, job.spec.graph_optimization_level)
+                                               is None)
             job.job_id = board.submit(job.spec)
         except ControllerError as exc:
             job.error = str(exc)
@@ -222,6 +227,14 @@ def bench_on(board: BoardConnection, opts: BenchOptions, models: list[ModelArg],
         progress.finish_job(_outcome(record))
     for job, record in zip(jobs, records, strict=True):
         record.job_spec = stored_spec(job.spec) if job.spec is not None else None
+        if job.runtime == "onnxruntime" and job.upload is not None:
+            level = job.spec.graph_optimization_level if job.spec is not None else ""
+            if record.optimized_model:
+                keep_graph(described.fingerprint, job.upload.sha256, record.runtime_version, record.optimized_model,
+                           level)
+            elif record.status == "ok":
+                record.optimized_model = cached_graph(described.fingerprint, job.upload.sha256,
+                                                      record.runtime_version, level) or b""
     if choice is not None:
         cache: dict = {}
         for job, record in zip(jobs, records, strict=True):

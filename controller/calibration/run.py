@@ -31,11 +31,13 @@ from ..prediction.choose import builtin_for_board
 from ..records import Board, BoardDescription, JobSpec, RunRecord
 from .fit import KindSample, efficiency_key, fit_efficiency, normalize_to_peak
 from .kernel_calibration import (
+    BudgetEstimate,
     KernelCalibrationOptions,
     KernelCalibrationResult,
     RuntimeTarget,
     calibrate_kernels,
     check_summary,
+    estimate_board_time,
 )
 from .kernel_store import CellMeasurements
 from .microbench import DISPATCH_CHAIN, dispatch_model, kernels_model
@@ -54,12 +56,18 @@ class CalibrateOptions:
     quick: bool = False
     threads: list[int] = field(default_factory=list)  # default: 1 and all the board's cores
     runtimes: list[str] = field(default_factory=list)  # default: every runtime the board has
-    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8"])
+    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8", "fp16"])
     remeasure: bool = False  # ignore kernel measurements kept from earlier calibrations
     kernels: int | None = None  # one-kernel models per runtime and dtype (None: the suite size's own)
     replace_full: bool = False  # let --quick replace a full calibration of the board (refused otherwise)
     connect_timeout_s: float = 10.0
     credentials: CredentialFlags = field(default_factory=CredentialFlags)  # over the target's stored file
+
+
+@dataclass
+class BoardBudget:
+    board: str
+    estimate: BudgetEstimate
 
 
 @dataclass
@@ -71,6 +79,7 @@ class CalibrationResult:
     fit: dict[str, dict]
     kernels: KernelCalibrationResult
     seconds: float
+    budget: list[BoardBudget] = field(default_factory=list)  # the same suite on reference boards, estimated
 
     @property
     def check(self) -> list[str]:
@@ -161,7 +170,11 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
         "suite": {"measured_items": suite.measured_items, "reused_items": suite.reused_items,
                   "board_seconds": round(suite.board_seconds, 1), "seconds": round(suite.seconds, 1)}})
     path = save_profile(profile, board.fingerprint)
-    return CalibrationResult(profile, path, board, measurements, fit_info, suite, time.monotonic() - started)
+    per_core = _best(measurements["gemm_gflops"], "gemm_fp32", 1) or profile.peak("fp32") / cores
+    budget = [BoardBudget("Raspberry Pi 4", estimate_board_time(suite, per_core, load_profile("rpi4")))] \
+        if suite.item_us and template_name != "rpi4" else []
+    return CalibrationResult(profile, path, board, measurements, fit_info, suite, time.monotonic() - started,
+                             budget)
 
 
 def _refuse_coarser(board: Board, opts: CalibrateOptions) -> None:
