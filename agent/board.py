@@ -24,10 +24,14 @@ class BoardIdentity:
     memory_total_bytes: int
     cpu_governor: str
     machine_id: str
+    # What the fingerprint reads as the board's model: "unknown" where there is neither a device tree nor DMI,
+    # so that naming such a board by its CPU (board_model) keeps the fingerprints calibrations are stored by.
+    model_key: str = ""
 
     def fingerprint(self) -> str:
         """Same board, same fingerprint: what a regression compares like with like by."""
-        key = "|".join([self.machine_id, self.board_model, self.soc, self.machine, str(self.cpu_count),
+        key = "|".join([self.machine_id, self.model_key or self.board_model, self.soc, self.machine,
+                        str(self.cpu_count),
                         str(self.memory_total_bytes // (64 << 20))])  # rounded: the kernel's reserve moves
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
@@ -66,7 +70,7 @@ def read_identity(root: str = "/") -> BoardIdentity:
     board = _read(base, "proc/device-tree/model")
     if not board:
         vendor, product = _read(base, "sys/class/dmi/id/sys_vendor"), _read(base, "sys/class/dmi/id/product_name")
-        board = " ".join(p for p in (vendor, product) if p) or "unknown"
+        board = " ".join(p for p in (vendor, product) if p)
     soc = (
         _cpuinfo_field(cpuinfo, "model name", "Model name")
         or _cpuinfo_field(cpuinfo, "Hardware")
@@ -74,6 +78,10 @@ def read_identity(root: str = "/") -> BoardIdentity:
         or platform.processor()
         or "unknown"
     )
+    cpu_count = os.cpu_count() or 0
+    # No device tree and no DMI (a VM, a container): name the board by what is known of it, its CPU.
+    model_key = "" if board else "unknown"
+    board = board or (f"{soc}, {cpu_count} cores" if soc != "unknown" else "unknown")
     return BoardIdentity(
         hostname=socket.gethostname(),
         board_model=board,
@@ -82,8 +90,9 @@ def read_identity(root: str = "/") -> BoardIdentity:
         os=_os_name(base),
         kernel=platform.release(),
         python_version=platform.python_version(),
-        cpu_count=os.cpu_count() or 0,
+        cpu_count=cpu_count,
         memory_total_bytes=psutil.virtual_memory().total,
         cpu_governor=_read(base, "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
         machine_id=_read(base, "etc/machine-id"),
+        model_key=model_key,
     )

@@ -20,6 +20,13 @@ class ResolvedInput:
     shape: list[int]
 
 
+def shape_hint(declared: Sequence[int | str | None]) -> str:
+    """What --input-shape wants for these declared dims: fixed dims as they are, a dynamic leading batch dim as
+    1 (its default), every other dynamic dim as <its name> for the user to choose (the controller says the same)."""
+    return "x".join(str(d) if isinstance(d, int) else "1" if axis == 0 else f"<{d or 'dim' + str(axis)}>"
+                    for axis, d in enumerate(declared))
+
+
 def resolve_shapes(
     specs: Sequence[TensorSpec], overrides: dict[str, list[int]]
 ) -> tuple[list[ResolvedInput], list[str]]:
@@ -53,7 +60,7 @@ def resolve_shapes(
                     raise ModelError(
                         f"input {spec.name!r} has dynamic dim {dim or '?'} at axis {axis} "
                         f"(declared {_shape_text(spec.shape)}): give it with --input-shape "
-                        f"{spec.name}={'x'.join(str(d if isinstance(d, int) else 1) for d in spec.shape)}"
+                        f"{spec.name}={shape_hint(spec.shape)}"
                     )
         resolved.append(ResolvedInput(spec, shape))
     return resolved, warnings

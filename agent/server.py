@@ -38,6 +38,7 @@ MAX_INPUT_ELEMENTS = 1 << 31
 MAX_TEXT_FIELD = 4096  # names, providers, paths, ids: anything longer is a bug or an attack, not a model
 MAX_SPEC_ITEMS = 1024  # delegate options, input shapes, input arrays
 MAX_INPUT_RANK = 64
+MAX_FRAME_RATE_HZ = 10_000.0  # real-time mode: faster than this is no camera, and sleep() cannot pace it
 MAX_BATCH_ITEMS = 4096  # a kernel suite is hundreds; more is a mistake, and a result must fit one message
 GRAPH_OPTIMIZATION_LEVELS = ("", "disable", "basic", "extended", "layout", "all")
 
@@ -209,6 +210,12 @@ class AgentService(agent_pb2_grpc.AgentServicer):
             return "idle_baseline_s must be between 0 and 600"
         if spec.cooldown_to_c < 0 or spec.cooldown_timeout_s < 0 or spec.cooldown_timeout_s > 3600:
             return "cooldown_to_c and cooldown_timeout_s must be non-negative (cooldown at most 3600 s)"
+        if not 0 <= spec.rate_hz <= MAX_FRAME_RATE_HZ or spec.deadline_ms < 0:
+            return f"rate_hz must be between 0 (no real-time mode) and {MAX_FRAME_RATE_HZ:g}, deadline_ms not negative"
+        if spec.deadline_ms and not spec.rate_hz:
+            return "deadline_ms applies to real-time mode only: set rate_hz too"
+        if spec.inter_op_threads > MAX_THREADS_PER_JOB:
+            return f"inter_op_threads must be at most {MAX_THREADS_PER_JOB}"
         if spec.timeout_s > self.jobs.limits.max_timeout_s:
             return f"timeout_s is over the agent's maximum of {self.jobs.limits.max_timeout_s:g} s"
         for index, item in enumerate(spec.batch):
@@ -301,16 +308,17 @@ def _oversized_field(spec: pb.JobSpec) -> str:
              ("delegate_path", spec.delegate_path), ("client_id", spec.client_id),
              ("graph_optimization_level", spec.graph_optimization_level)]
     texts += [("delegate option", k + v) for k, v in spec.delegate_options.items()]
+    texts += [("provider option", k + v) for k, v in spec.provider_options.items()]
     shapes = [*spec.input_shapes, *(s for item in spec.batch for s in item.input_shapes)]
     texts += [("input name", i.name) for i in [*shapes, *spec.inputs]]
     texts += [("batch model_name", item.model_name) for item in spec.batch]
     for what, text in texts:
         if len(text) > MAX_TEXT_FIELD:
             return f"{what} is {len(text)} characters long (limit {MAX_TEXT_FIELD})"
-    counts = [len(spec.delegate_options), len(spec.input_shapes), len(spec.inputs),
+    counts = [len(spec.delegate_options), len(spec.provider_options), len(spec.input_shapes), len(spec.inputs),
               *(len(item.input_shapes) for item in spec.batch)]
     if max(counts) > MAX_SPEC_ITEMS:
-        return f"at most {MAX_SPEC_ITEMS} delegate options, input shapes and input arrays each"
+        return f"at most {MAX_SPEC_ITEMS} delegate/provider options, input shapes and input arrays each"
     for shape in shapes:
         if len(shape.dims) > MAX_INPUT_RANK:
             return f"input {shape.name!r}: rank {len(shape.dims)} is over the limit of {MAX_INPUT_RANK}"

@@ -24,6 +24,7 @@ from .inputs import build_feeds
 from .job_files import SPEC_FILE, WORKER_CONFIG_FILE
 from .model_format import TFLITE, sniff_file
 from .procmem import read_proc_memory, reset_peak_rss
+from .realtime import paced_loop, realtime_stats
 from .runtimes import LoadOptions, ModelError, get_runtime
 from .stats import summarize_latency
 from .worker_channel import BATCH_ITEM, PROGRESS, RESULT, ChannelWriter
@@ -98,20 +99,14 @@ def measure_into(out: pb.JobResult | pb.BatchResult, req: ModelRequest, spec: pb
         profile_dir=str(req.work_dir),
         profile_prefix=f"ort_profile_{req.tag}",
         graph_optimization_level=spec.graph_optimization_level,
+        provider_options=dict(spec.provider_options),
+        inter_op_threads=spec.inter_op_threads,
     )
-    if spec.graph_optimization_level and name != "onnxruntime":
-        out.warnings.append(f"graph_optimization_level applies to onnxruntime only; {name} ignored it")
+    for what, given in (("graph_optimization_level", spec.graph_optimization_level),
+                        ("provider_options", spec.provider_options), ("inter_op_threads", spec.inter_op_threads)):
+        if given and name != "onnxruntime":
+            out.warnings.append(f"{what} applies to onnxruntime only; {name} ignored it")
     fresh_peak = req.fresh_peak
-    if req.return_optimized_model:
-        # Its own session, before the measured one and outside every timed figure: load_ms stays honest.
-        graph = runtime.write_optimized_graph(req.model_path, options,
-                                              str(req.work_dir / f"{req.tag}.{OPTIMIZED_GRAPH_FILE}"))
-        if graph is None:
-            out.warnings.append(f"{name} has no runtime-optimized graph to return (LiteRT applies its delegate "
-                                "at load and writes no graph)")
-        else:
-            out.optimized_model = graph
-            fresh_peak = True  # what that session allocated must not count as this load's peak
     if fresh_peak and not reset_peak_rss():
         out.warnings.append("could not reset VmHWM before load: the load peak includes what ran before it")
     out.rss_before_load_kib = read_proc_memory().rss_kib or 0
@@ -144,7 +139,10 @@ def measure_into(out: pb.JobResult | pb.BatchResult, req: ModelRequest, spec: pb
         model.invoke()
 
     steady_hwm_known = reset_peak_rss()
-    samples = _timed_loop(model, spec.runs, spec.min_duration_s, progress, out, spec.max_duration_s)
+    if spec.rate_hz > 0:
+        samples = _paced_loop(model, spec, progress, out)
+    else:
+        samples = _timed_loop(model, spec.runs, spec.min_duration_s, progress, out, spec.max_duration_s)
     progress.emit("finishing", len(samples), len(samples))
     end_mem = read_proc_memory()
     out.peak_rss_kib = max(end_mem.hwm_kib or 0, out.peak_rss_load_kib)
@@ -163,6 +161,16 @@ def measure_into(out: pb.JobResult | pb.BatchResult, req: ModelRequest, spec: pb
                                mean_us=op.mean_us, count=op.count, median_us=op.median_us,
                                steady_count=op.steady_count, order=op.order)
     model.close()
+    if req.return_optimized_model:
+        # Its own session, after every measured figure (time and memory alike) was taken: the job measures
+        # exactly what it would without it.
+        graph = runtime.write_optimized_graph(req.model_path, options,
+                                              str(req.work_dir / f"{req.tag}.{OPTIMIZED_GRAPH_FILE}"))
+        if graph is None:
+            out.warnings.append(f"{name} has no runtime-optimized graph to return (LiteRT applies its delegate "
+                                "at load and writes no graph)")
+        else:
+            out.optimized_model = graph
     out.state = pb.JOB_STATE_SUCCEEDED
 
 
@@ -269,6 +277,29 @@ def _timed_loop(model, runs: int, min_duration_s: float, progress: ProgressWrite
             progress.emit("measuring", done, runs if min_duration_ns == 0 else 0)
     result.window_end_ns = monotonic_ns()
     return samples
+
+
+def _paced_loop(model, spec: pb.JobSpec, progress: ProgressWriter,
+                result: pb.JobResult | pb.BatchResult) -> list[int]:
+    """Real-time mode: frames at spec.rate_hz (agent/realtime.py); latency is still invoke() alone, and the
+    window spans every frame, the sleeps between them included (so energy per inference is per frame)."""
+    frames = spec.runs if spec.runs > 0 or spec.min_duration_s > 0 else 1
+    total = frames if spec.min_duration_s == 0 else 0
+    next_report = 0
+
+    def on_frame(done: int, end_ns: int) -> None:
+        nonlocal next_report
+        if end_ns >= next_report:
+            next_report = end_ns + PROGRESS_INTERVAL_NS
+            progress.emit("measuring", done, total)
+
+    progress.emit("measuring", 0, total)
+    result.window_start_ns = monotonic_ns()
+    times = paced_loop(model.invoke, spec.rate_hz, frames, spec.min_duration_s, spec.max_duration_s,
+                       time.perf_counter_ns, on_frame)
+    result.window_end_ns = monotonic_ns()
+    result.realtime.CopyFrom(realtime_stats(times, spec.rate_hz, spec.deadline_ms))
+    return times.latency_ns
 
 
 def die_with_parent() -> None:

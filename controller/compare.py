@@ -18,7 +18,7 @@ SCALARS = (
     ("load", lambda r: r.load_ms, "ms", True),
     ("first inference", lambda r: r.first_inference_ms, "ms", True),
     ("throughput", lambda r: r.throughput_ips, "inf/s", False),
-    ("peak RSS", lambda r: r.peak_rss_mb, "MB", True),
+    ("peak RSS", lambda r: r.peak_rss_mb, "MiB", True),
     ("energy/inference", lambda r: (r.energy or {}).get("energy_j_per_inference"), "J", True),
     ("power avg", lambda r: (r.energy or {}).get("power_avg_w"), "W", True),
     ("temp max", lambda r: (r.energy or {}).get("temp_max_c"), "C", True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgebench.agent.model_format import ONNX, TFLITE, sniff_file
+from edgebench.agent.model_format import TFLITE, sniff_file
 
 from . import zoo
 from .errors import ControllerError
@@ -24,13 +24,16 @@ class ModelArg:
         return self.text.startswith(ZOO_PREFIX)
 
 
-def model_format(path: Path) -> str:
-    """ONNX or TFLite by the file's first bytes (the agent's rule). A file the rule cannot place goes by its
-    name (.tflite, else ONNX), so the runtime on the board says precisely what is wrong with it."""
-    sniffed = sniff_file(path)
-    if sniffed.format is not None:
-        return sniffed.format
-    return TFLITE if path.suffix.lower() == ".tflite" else ONNX
+def model_format(path: Path, text: str = "") -> str:
+    """ONNX or TFLite by the file's first bytes (the agent's rule). A file the rule cannot place (a .txt, an
+    empty file, a .tflite without its identifier) is refused here, before any upload."""
+    try:
+        sniffed = sniff_file(path)
+    except OSError as exc:
+        raise ControllerError(f"cannot read the model file {text or path}: {exc.strerror or exc}") from None
+    if sniffed.format is None:
+        raise ControllerError(f"{text or path} is not a model: {sniffed.reason}")
+    return sniffed.format
 
 
 def resolve_model(text: str) -> ModelArg:
@@ -46,7 +49,7 @@ def resolve_model(text: str) -> ModelArg:
         if not path.is_file():
             raise ControllerError(f"model file not found: {text}")
         name = path.stem
-    return ModelArg(text, name, path, model_format(path))
+    return ModelArg(text, name, path, model_format(path, text))
 
 
 def runtime_for(model: ModelArg, requested: str) -> str:

@@ -84,6 +84,9 @@ def main() -> int:
     parser.add_argument("--skip-calibrate", action="store_true", help="use the data dir's existing calibration")
     parser.add_argument("--calibrate-args", default="", help="extra arguments for controller calibrate")
     parser.add_argument("--json", type=Path, help="write every row and the summary here")
+    parser.add_argument("--repeatability", action="store_true",
+                        help="instead of benching: calibrate twice from scratch and compare the two calibrations' "
+                             "predictions of every corpus model (controller predict, offline)")
     args = parser.parse_args()
 
     if not (args.corpus / "manifest.json").is_file():
@@ -95,6 +98,9 @@ def main() -> int:
     env = {**os.environ, "EDGEBENCH_DATA_DIR": str(data_dir)}
     print(f"corpus: {len(models)} models ({len(excluded)} excluded: they do not run or were not built); "
           f"threads {threads}; data dir {data_dir}", flush=True)
+
+    if args.repeatability:
+        return repeatability(models, args, threads)
 
     calibrate_s = None
     if not args.skip_calibrate:
@@ -166,6 +172,44 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "summary": summary, "calibrate_s": calibrate_s,
                                          "excluded": [e["name"] for e in excluded]}, indent=2))
+    return 0
+
+
+def _predictions(models: list[dict], args: argparse.Namespace, threads: str, env: dict[str, str]) -> dict:
+    out = {}
+    for entry in models:
+        for t in threads.split(","):
+            proc = controller("predict", str(args.corpus / entry["path"]), "--threads", t, *shape_args(entry),
+                              "--json", "-", env=env, timeout=600)
+            if proc.returncode == 0:
+                (m,) = json.loads(proc.stdout)["models"]
+                out[(entry["name"], int(t))] = m["predicted_latency_ms"]
+    return out
+
+
+def repeatability(models: list[dict], args: argparse.Namespace, threads: str) -> int:
+    """Two calibrations of the same board, each from scratch, minutes apart: how far apart are their
+    predictions of the corpus? (Aim: every model within ±3%.)"""
+    runs = []
+    for i in (1, 2):
+        data_dir = Path(tempfile.mkdtemp(prefix=f"edgebench-repeat{i}-"))
+        env = {**os.environ, "EDGEBENCH_DATA_DIR": str(data_dir)}
+        started = time.monotonic()
+        proc = controller("calibrate", "--target", "local", "--threads", threads, *args.calibrate_args.split(),
+                          env=env, timeout=3600)
+        if proc.returncode != 0:
+            print(proc.stderr[-2000:], file=sys.stderr)
+            return 1
+        print(f"calibration {i}: {time.monotonic() - started:.0f} s ({data_dir})", flush=True)
+        runs.append(_predictions(models, args, threads, env))
+    diffs = {k: runs[1][k] / runs[0][k] - 1 for k in runs[0] if k in runs[1] and runs[0][k] > 0}
+    for (name, t), d in sorted(diffs.items(), key=lambda kv: -abs(kv[1]))[:15]:
+        print(f"  {name:34s} t={t} {runs[0][(name, t)]:9.3f} ms vs {runs[1][(name, t)]:9.3f} ms ({d * 100:+.1f}%)")
+    within = sum(abs(d) <= 0.03 for d in diffs.values())
+    print(f"\nrepeatability: {within}/{len(diffs)} model predictions within ±3% of each other; median difference "
+          f"{statistics.median(abs(d) for d in diffs.values()) * 100:.1f}%, worst {max(abs(d) for d in diffs.values()) * 100:.1f}%")
+    if args.json:
+        args.json.write_text(json.dumps({"differences": {f"{n}@{t}": d for (n, t), d in diffs.items()}}, indent=2))
     return 0
 
 

@@ -8,6 +8,12 @@ Nothing is added to the machine's own network namespace, so two test sessions at
 machine's routes stay untouched. The board shares this machine's file system: the throwaway user's home is
 the board's disk, /usr/bin/python3 is the board's Python. Everything is torn down in `close()` (processes
 by pid, namespaces, user, mounts), bounded in time, even after a failure half-way through `start()`.
+
+With `rootfs` (an arm64 root file system made by scripts/test-aarch64.sh) the board is an aarch64 one: sshd's
+ChrootDirectory puts every session of the user in that rootfs, run through qemu-user, so its /bin/sh and
+python3 are the arm64 ones. sshd starts under scripts/aarch64/rootfs-exec.sh --no-chroot, which mounts
+/proc, /dev, /tmp, the user's home (a folder of the test's, `board_home`) and a passwd/group naming the user
+into the rootfs in sshd's own mount namespace: they vanish with it and the cached rootfs is never changed.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ import psutil
 HOST_ADDR = "10.0.0.1"
 BOARD_ADDR = "10.0.0.5"
 SSHD = "/usr/sbin/sshd"
+ROOTFS_EXEC = Path(__file__).resolve().parent.parent / "scripts" / "aarch64" / "rootfs-exec.sh"
 
 
 class NamespaceUnavailable(Exception):
@@ -63,6 +70,7 @@ class NetnsBoard:
     _created_user: bool = False
     _veth: str = ""
     python: object = None  # the board's Python (BoardPython), once a test has asked
+    rootfs: Path | None = None  # an arm64 rootfs: the user's sessions run chrooted in it (see above)
 
     # ------------------------------------------------------------------ set-up
 
@@ -111,6 +119,19 @@ class NetnsBoard:
         os.chmod(ssh_dir / "authorized_keys", 0o600)
         for path in (ssh_dir, ssh_dir / "authorized_keys"):
             os.chown(path, self.uid, self.uid)
+        if self.rootfs is not None:
+            self._rootfs_user()
+
+    def _rootfs_user(self) -> None:
+        """The user as the rootfs sees it: a passwd and group line, and a home of the test's (sshd reads the
+        key from the home on this machine before it chroots)."""
+        gid = pwd.getpwnam(self.user).pw_gid
+        for name, line in (("passwd", f"{self.user}:x:{self.uid}:{gid}::/home/{self.user}:/bin/sh\n"),
+                           ("group", f"{self.user}:x:{gid}:\n")):
+            (self.workdir / f"board-{name}").write_text((self.rootfs / "etc" / name).read_text() + line)
+            os.chmod(self.workdir / f"board-{name}", 0o644)
+        self.board_home.mkdir(parents=True)
+        os.chown(self.board_home, self.uid, gid)
 
     def _sshd_start(self) -> None:
         host_key = self.workdir / "ssh_host_ed25519_key"
@@ -133,9 +154,15 @@ StrictModes yes
 PermitUserEnvironment PATH
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
+{f"ChrootDirectory {self.rootfs}" if self.rootfs is not None else ""}
 """)
+        sshd = [SSHD, "-D", "-e", "-f", str(config)]
+        if self.rootfs is not None:
+            sshd = [str(ROOTFS_EXEC), "--no-chroot", "--bind", f"{self.board_home.parent}:home",
+                    "--bind", f"{self.workdir / 'board-passwd'}:etc/passwd",
+                    "--bind", f"{self.workdir / 'board-group'}:etc/group", str(self.rootfs), *sshd]
         self._sshd_log = open(self.workdir / "sshd.log", "w")  # noqa: SIM115 (closed in close())
-        self._sshd = subprocess.Popen(["ip", "netns", "exec", self.board_ns, SSHD, "-D", "-e", "-f", str(config)],
+        self._sshd = subprocess.Popen(["ip", "netns", "exec", self.board_ns, *sshd],
                                       stdout=self._sshd_log, stderr=subprocess.STDOUT)
         self.known_hosts = self.workdir / "known_hosts"
         self.known_hosts.write_text(f"{BOARD_ADDR} {(self.workdir / 'ssh_host_ed25519_key.pub').read_text()}")
@@ -164,8 +191,13 @@ Host {BOARD_ADDR}
         return f"{self.user}@{BOARD_ADDR}"
 
     @property
+    def board_home(self) -> Path:
+        """The user's home as the board's sessions see it (on this machine's file system)."""
+        return self.workdir / "board-home" / self.user if self.rootfs is not None else self.home
+
+    @property
     def prefix(self) -> Path:
-        return self.home / ".local" / "share" / "edgebench"
+        return self.board_home / ".local" / "share" / "edgebench"
 
     def in_host(self, cmd: list[str], timeout: float = 300, check: bool = True, **kw) -> subprocess.CompletedProcess:
         """Run cmd on the test's "laptop" (the host namespace)."""

@@ -35,6 +35,8 @@ class LoadOptions:
     profile_dir: str = ""
     profile_prefix: str = "ort_profile"  # one per batch item: their profiles never mix
     graph_optimization_level: str = ""  # onnxruntime: "" (its default), disable, basic, extended, layout, all
+    provider_options: dict[str, str] = field(default_factory=dict)  # onnxruntime: the requested provider's
+    inter_op_threads: int = 0  # onnxruntime: inter-op pool size (0: its default); > 1: the parallel executor
 
 
 @dataclass

@@ -83,6 +83,10 @@ class OnnxRuntime(Runtime):
         so = ort.SessionOptions()
         if options.threads:
             so.intra_op_num_threads = options.threads
+        if options.inter_op_threads:
+            so.inter_op_num_threads = options.inter_op_threads
+            if options.inter_op_threads > 1:  # the sequential executor never uses the inter-op pool
+                so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
         so.log_severity_level = 3
         level = options.graph_optimization_level
         if level:
@@ -91,7 +95,8 @@ class OnnxRuntime(Runtime):
                 raise ModelError(f"graph optimization level {level!r} is not known to onnxruntime "
                                  f"{ort.__version__} (known: {', '.join(OPTIMIZATION_LEVELS)})")
             so.graph_optimization_level = member
-        providers = [requested] if requested == "CPUExecutionProvider" else [requested, "CPUExecutionProvider"]
+        first: Any = (requested, dict(options.provider_options)) if options.provider_options else requested
+        providers = [first] if requested == "CPUExecutionProvider" else [first, "CPUExecutionProvider"]
         return so, requested, providers
 
     def load(self, model_path: str, options: LoadOptions) -> LoadedModel:
@@ -147,6 +152,13 @@ class OnnxLoadedModel(LoadedModel):
         used = session.get_providers()
         if requested not in used:  # ORT falls back to CPU silently: say it
             self.warnings.append(f"{requested} was requested but onnxruntime ran on {', '.join(used)}")
+        elif options.provider_options:
+            # onnxruntime drops options its provider does not know without a word: report what it kept.
+            kept = session.get_provider_options().get(requested, {})
+            ignored = sorted(k for k in options.provider_options if k not in kept)
+            if ignored:
+                self.warnings.append(f"{requested} did not take provider option(s) {', '.join(ignored)} "
+                                     f"(its session reports: {', '.join(f'{k}={v}' for k, v in kept.items()) or 'none'})")
         self._profile_path: str | None = None
 
     def resize_inputs(self, shapes: dict[str, Sequence[int]]) -> None:

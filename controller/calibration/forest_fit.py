@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..costmodel.forest import Forest, Tree
+from ..errors import ControllerError
 
 TREES = 64
 MIN_LEAF = 2
@@ -14,7 +15,7 @@ def fit_forest(x: np.ndarray, y: np.ndarray, seed: int = 0, trees: int = TREES) 
     try:
         from sklearn.ensemble import RandomForestRegressor
     except ImportError as exc:  # a host without scikit-learn can apply a stored fit, not make one
-        raise RuntimeError("fitting the kernel cost model needs scikit-learn: pip install 'edgebench[host]'") from exc
+        raise ControllerError("fitting the kernel cost model needs scikit-learn: pip install 'edgebench[host]'") from exc
     x = np.asarray(x, dtype=np.float64)
     model = RandomForestRegressor(n_estimators=trees, min_samples_leaf=MIN_LEAF, max_features=0.6,
                                   random_state=seed, n_jobs=-1)  # after the board is done: all host cores

@@ -15,6 +15,7 @@ Measurements are kept per cell (kernel_store), so a second calibration measures 
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import tempfile
 import time
@@ -29,6 +30,7 @@ import numpy as np
 from ..costmodel.analysis import analyze
 from ..costmodel.kernel_model import KernelFit, RuntimeModels, predicted_latency_us
 from ..costmodel.kernels import Kernel, kernels_of
+from ..costmodel.memory_model import held_weight_bytes
 from ..costmodel.profile_join import node_times
 from ..costmodel.reader import read_model
 from .kernel_fit import KernelSample, fit_cache, fit_kernels
@@ -63,8 +65,11 @@ class SuiteSize:
     passes: int  # every kernel and network measured this many times, spread over the calibration; fastest kept
 
 
-FULL = SuiteSize(kernels=200, extra=40, rounds=1, composites=8, runs=10, warmup=2, passes=2)
-QUICK = SuiteSize(kernels=60, extra=0, rounds=0, composites=4, runs=6, warmup=1, passes=1)
+# Sized for the budget (the whole suite in minutes on a Pi 4-class board, see the README); --kernels N and
+# calibrating again (only what is missing is measured) buy more samples.
+FULL = SuiteSize(kernels=150, extra=30, rounds=1, composites=8, runs=8, warmup=2, passes=1)
+QUICK = SuiteSize(kernels=50, extra=0, rounds=0, composites=5, runs=5, warmup=1, passes=1)
+NOISY_LIMIT = 0.1  # at most this share of a cell's kernels is measured again for noise in one round
 
 
 @dataclass
@@ -78,7 +83,7 @@ class RuntimeTarget:
 class KernelCalibrationOptions:
     threads: list[int]
     runtimes: list[RuntimeTarget]
-    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8"])
+    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8", "fp16"])
     quick: bool = False
     remeasure: bool = False
     seed: int = 0
@@ -93,6 +98,8 @@ class KernelCalibrationResult:
     reused_items: int
     board_seconds: float  # time the board spent running suite jobs (what a slower board scales)
     cells: dict[Cell, CellMeasurements] = field(default_factory=dict)  # what was measured (and kept)
+    item_us: list[tuple[int, float]] = field(default_factory=list)  # (threads, p50) of each item measured
+    runs_per_item: int = 0  # first inference + warm-up + timed runs, before the per-item time cap
 
 
 # ------------------------------------------------------------------------------------------ the suite
@@ -136,20 +143,30 @@ def _items(runtime: str, models: Sequence[SuiteModel]) -> list[ItemRequest]:
 # -------------------------------------------------------------------------------- results -> samples
 
 
+_EXECUTED: dict[str, tuple[Any, list[Kernel]]] = {}  # graph bytes' sha256 (or model path) -> analysis
+
+
 def _executed(model: SuiteModel, result: ItemResult, runtime: str) -> tuple[Any, list[Kernel]]:
-    """The graph the runtime ran and its kernels: onnxruntime's optimized graph, or the TFLite file."""
+    """The graph the runtime ran and its kernels: onnxruntime's optimized graph, or the TFLite file. The same
+    graph comes back for every pass and thread count: analysed once."""
     if runtime == "onnxruntime":
         if not result.optimized_model:
             raise ValueError(f"{model.key}: the board returned no optimized graph")
-        with tempfile.NamedTemporaryFile(suffix=".onnx") as tmp:
-            tmp.write(result.optimized_model)
-            tmp.flush()
-            graph = read_model(tmp.name)
-            cost = analyze(graph, tmp.name)
+        key = hashlib.sha256(result.optimized_model).hexdigest()
     else:
-        graph = read_model(model.path)
-        cost = analyze(graph, str(model.path))
-    return (graph, cost), kernels_of(graph, cost)
+        key = str(model.path)
+    if key not in _EXECUTED:
+        if runtime == "onnxruntime":
+            with tempfile.NamedTemporaryFile(suffix=".onnx") as tmp:
+                tmp.write(result.optimized_model)
+                tmp.flush()
+                graph = read_model(tmp.name)
+                cost = analyze(graph, tmp.name)
+        else:
+            graph = read_model(model.path)
+            cost = analyze(graph, str(model.path))
+        _EXECUTED[key] = ((graph, cost), kernels_of(graph, cost))
+    return _EXECUTED[key]
 
 
 def _record(meas: CellMeasurements, model: SuiteModel, result: ItemResult, runtime: str, baseline_us: float,
@@ -169,10 +186,11 @@ def _record(meas: CellMeasurements, model: SuiteModel, result: ItemResult, runti
         if again and any(m.source == source and 0 < m.latency_us <= result.p50_us for m in meas.models):
             return
         meas.models = [m for m in meas.models if m.source != source]
-        held = sum(t.bytes or 0 for t in graph.tensors.values() if t.is_weight)
+        held_float, held_int = held_weight_bytes(graph)
         meas.models.append(ModelTiming(source, result.p50_us, kernels, result.peak_rss_load_kib,
-                                       result.peak_rss_steady_kib, result.rss_before_load_kib, held,
-                                       _file_weight_bytes(model), cost.peak_activation_bytes))
+                                       result.peak_rss_steady_kib, result.rss_before_load_kib,
+                                       held_float + held_int, _file_weight_bytes(model), cost.peak_activation_bytes,
+                                       held_int))
         return
     before = {s.kernel.name: s.time_us for s in meas.samples if s.source == model.key} if again else {}
     meas.samples = [s for s in meas.samples if s.source != model.key]
@@ -215,16 +233,27 @@ class _Session:
         self.board_seconds = 0.0
         self.baselines: dict[Cell, float] = {}
         self.fresh: set[tuple[Cell, str]] = set()  # measured in this calibration (a second pass keeps the min)
+        # onnxruntime's optimized graph of each suite model (runtime version, dtype, key): asked for once, the
+        # same for every thread count and pass (each request costs the board a session of its own).
+        self.graphs: dict[tuple[str, str, str], bytes] = {}
+        self.item_us: list[tuple[int, float]] = []  # (threads, p50) of every item measured: the budget estimate
 
     def measure(self, plan: dict[Cell, list[SuiteModel]], memory: bool = False) -> None:
-        """Submit every cell's items first (the board runs them back to back), then collect."""
+        """Submit every cell's items first (the board runs them back to back), then collect, the fewest
+        threads first (those return the optimized graphs the other thread counts reuse)."""
         pending = []
-        for cell, models in plan.items():
+        asked: set[tuple[str, str, str]] = set()
+        for cell, models in sorted(plan.items(), key=lambda kv: kv[0].threads):
             if not models:
                 continue
             settings = RunSettings(cell.runtime, cell.ep, cell.threads, self.size.runs, self.size.warmup,
                                    max_duration_s=MAX_ITEM_S)
-            items = _items(cell.runtime, models)
+            items = []
+            for item in _items(cell.runtime, models):
+                graph_key = (cell.runtime_version, cell.dtype, item.model.key)
+                wanted = item.optimized and graph_key not in self.graphs and graph_key not in asked
+                asked.add(graph_key)
+                items.append(replace(item, optimized=wanted))
             by_key = {i.model.key: i.model for i in items}
             ids = self.runner.submit(items, settings, batch=not memory)
             pending.append(_Pending(cell, by_key, ids, memory))
@@ -235,6 +264,13 @@ class _Session:
                 for result in self.runner.results(job_id):
                     model = p.models[result.key]
                     self.measured += 1
+                    if not result.error:
+                        self.item_us.append((p.cell.threads, result.p50_us))
+                    graph_key = (p.cell.runtime_version, p.cell.dtype, result.key)
+                    if result.optimized_model:
+                        self.graphs[graph_key] = result.optimized_model
+                    elif p.cell.runtime == "onnxruntime":
+                        result.optimized_model = self.graphs.get(graph_key, b"")
                     tag = (p.cell, f"{result.key}#memory" if p.memory else result.key)
                     try:
                         _record(meas, model, result, p.cell.runtime, self.baselines.get(p.cell, 0.0), p.memory,
@@ -247,8 +283,10 @@ class _Session:
 
 
 def _cells(board_fingerprint: str, opts: KernelCalibrationOptions) -> list[Cell]:
+    # TFLite's float16 weights are dequantized to float32 at load: its fp32 kernels are the ones that run.
     return [Cell(board_fingerprint, rt.runtime, rt.version, rt.ep, dtype, threads)
-            for rt in opts.runtimes for dtype in opts.dtypes for threads in opts.threads]
+            for rt in opts.runtimes for dtype in opts.dtypes for threads in opts.threads
+            if not (dtype == "fp16" and rt.runtime == "tflite")]
 
 
 def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelCalibrationOptions,
@@ -289,7 +327,7 @@ def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelC
                                                        if f.cv_time_weighted_err > ADAPTIVE_TARGET for w in f.worst)]
                 extra = sampling.more_like(worst, size.extra, seed=opts.seed + round_no, supported=_supported(runtime),
                                            exclude=meas.measured_keys) if worst else []
-                noisy = [s for s in specs[cell] if s.key in meas.noisy_keys]
+                noisy = [s for s in specs[cell] if s.key in meas.noisy_keys][:max(1, int(len(specs[cell]) * NOISY_LIMIT))]
                 specs[cell] += extra
                 plan[cell] = [_kernel_model(runtime, s) for s in noisy + extra]
         if not any(plan.values()):
@@ -307,7 +345,8 @@ def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelC
     for _ in range(size.passes):
         session.measure(plan)
     top = max(opts.threads)
-    memory_plan = {c: [m for m in (composite_model(s, _fmt(c.runtime), c.dtype) for s in comps)
+    memory_plan = {c: [m for m in [*(composite_model(s, _fmt(c.runtime), c.dtype) for s in comps),
+                                   cold_chain_model(_fmt(c.runtime), c.dtype)]  # the largest weights of all
                        if not _has_memory(cells[c], m.key)]
                    for c in cells if c.threads == top}
     session.measure(memory_plan, memory=True)
@@ -332,7 +371,7 @@ def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelC
         check["memory"] = memory.to_dict() if memory else None
         models[rt.runtime] = RuntimeModels(rt.runtime, rt.version, rt.ep, rt_fits, memory, check)
     return KernelCalibrationResult(models, time.monotonic() - started, session.measured, reused,
-                                   session.board_seconds, cells)
+                                   session.board_seconds, cells, session.item_us, 1 + size.warmup + size.runs)
 
 
 def _fmt(runtime: str) -> str:
@@ -413,8 +452,9 @@ def _net_row(fit: KernelFit, m: ModelTiming) -> dict[str, Any]:
 
 
 def _memory_sample(m: ModelTiming) -> MemorySample:
-    return MemorySample(m.rss_before_load_kib * 1024.0, float(m.weight_bytes), float(m.file_weight_bytes),
-                        float(m.activation_bytes), m.peak_rss_load_kib * 1024.0, m.peak_rss_steady_kib * 1024.0)
+    return MemorySample(m.rss_before_load_kib * 1024.0, float(m.weight_bytes - m.int_weight_bytes),
+                        float(m.int_weight_bytes), float(m.file_weight_bytes), float(m.activation_bytes),
+                        m.peak_rss_load_kib * 1024.0, m.peak_rss_steady_kib * 1024.0)
 
 
 def check_summary(result: KernelCalibrationResult) -> list[str]:
@@ -464,3 +504,38 @@ def kernels_for_model(path: str | Path, optimized_model: bytes | None = None) ->
             return kernels_of(graph, analyze(graph, tmp.name))
     graph = read_model(path)
     return kernels_of(graph, analyze(graph, str(path)))
+
+
+@dataclass
+class BudgetEstimate:
+    here_s: float  # the board time this calibration took
+    there_s: float  # the same suite on the other board, estimated
+    overhead_share: float  # of `here_s`, the part that is per-item overhead (sessions, workers), not kernels
+    how: str
+
+
+def estimate_board_time(result: KernelCalibrationResult, here_gflops_per_core: float, other) -> BudgetEstimate:
+    """What the suite measured here would take on the board of the DeviceProfile `other`: every item's timed
+    runs (capped, as the worker caps them) scaled by the ratio of per-core compute rates, and the per-item
+    overhead (a session, a worker, the host round trips) by the ratio of the two profiles' dispatch costs."""
+    from ..costmodel import load_profile
+
+    host = load_profile("x86-host")
+    compute = here_gflops_per_core / (other.peak("fp32") / other.cores.value)
+    overhead_ratio = other.dispatch_overhead_us.value / host.dispatch_overhead_us.value
+    cap = MAX_ITEM_S * 1e6
+
+    def runs_time(t_us: float) -> float:  # one item's inference time, the worker's cap applied
+        timed = max(0, result.runs_per_item - 3)
+        untimed = result.runs_per_item - timed
+        return untimed * t_us + max(1, min(timed, int(cap // max(t_us, 1e-3)))) * t_us
+
+    here_runs = sum(runs_time(t) for _, t in result.item_us) / 1e6
+    there_runs = sum(runs_time(t * compute) for _, t in result.item_us) / 1e6
+    overhead = max(0.0, result.board_seconds - here_runs)
+    there = there_runs + overhead * overhead_ratio
+    how = (f"kernel time x {compute:.1f} (this board's {here_gflops_per_core:.0f} GFLOP/s per core against "
+           f"{other.name}'s {other.peak('fp32') / other.cores.value:.0f}), per-item overhead x {overhead_ratio:.1f} "
+           f"(the {other.name} and x86-host profiles' dispatch cost)")
+    return BudgetEstimate(result.board_seconds, there, overhead / result.board_seconds if result.board_seconds
+                          else 0.0, how)

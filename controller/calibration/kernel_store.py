@@ -19,7 +19,7 @@ from ..costmodel.kernels import Kernel
 from ..paths import data_dir
 from .kernel_fit import KernelSample
 
-SUITE_VERSION = 1  # bump when generated kernel models change: older measurements are then not reused
+SUITE_VERSION = 2  # bump when generated kernel models change: older measurements are then not reused
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class ModelTiming:
     weight_bytes: int = 0  # as the runtime holds them (the executed graph's initializers)
     file_weight_bytes: int = 0
     activation_bytes: int = 0
+    int_weight_bytes: int = 0  # the integer part of weight_bytes (quantized weights, int32 biases)
 
 
 @dataclass

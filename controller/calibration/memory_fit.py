@@ -13,7 +13,8 @@ from ..costmodel.memory_model import TERMS, MemoryFit
 @dataclass
 class MemorySample:
     base_bytes: float  # the worker's RSS before the load
-    weights_held: float
+    weights_float: float  # held by the runtime (the executed graph's constants), float ones
+    weights_int: float  # and integer ones
     weights_file: float
     activations: float
     peak_load_bytes: float
@@ -31,9 +32,9 @@ def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def fit_memory(samples: Sequence[MemorySample]) -> MemoryFit | None:
     usable = [s for s in samples if s.peak_load_bytes > 0 and s.base_bytes > 0]
-    if len(usable) < 4:
+    if len(usable) < len(TERMS) + 1:  # at least one network more than there are terms
         return None
-    a = np.array([[s.weights_held, s.weights_file, s.activations, 1.0] for s in usable])
+    a = np.array([[s.weights_float, s.weights_int, s.weights_file, s.activations, 1.0] for s in usable])
     base = np.array([s.base_bytes for s in usable])
     fits = {}
     errs = {}

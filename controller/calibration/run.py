@@ -20,22 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..costmodel import DeviceProfile, Figure, load_profile
+from ..costmodel import CostModelError, DeviceProfile, Figure, load_profile
 from ..costmodel.profiles import profile_from_dict
 from ..errors import ControllerError
 from ..link.connection import BoardConnection, connect
 from ..link.target import parse_target
 from ..link.targets_config import CredentialFlags
-from ..prediction.calibrated import save_kernel_models, save_profile
+from ..prediction.calibrated import save_kernel_models, save_profile, stored_profile
 from ..prediction.choose import builtin_for_board
 from ..records import Board, BoardDescription, JobSpec, RunRecord
 from .fit import KindSample, efficiency_key, fit_efficiency, normalize_to_peak
 from .kernel_calibration import (
+    BudgetEstimate,
     KernelCalibrationOptions,
     KernelCalibrationResult,
     RuntimeTarget,
     calibrate_kernels,
     check_summary,
+    estimate_board_time,
 )
 from .kernel_store import CellMeasurements
 from .microbench import DISPATCH_CHAIN, dispatch_model, kernels_model
@@ -54,11 +56,18 @@ class CalibrateOptions:
     quick: bool = False
     threads: list[int] = field(default_factory=list)  # default: 1 and all the board's cores
     runtimes: list[str] = field(default_factory=list)  # default: every runtime the board has
-    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8"])
+    dtypes: list[str] = field(default_factory=lambda: ["fp32", "int8", "fp16"])
     remeasure: bool = False  # ignore kernel measurements kept from earlier calibrations
     kernels: int | None = None  # one-kernel models per runtime and dtype (None: the suite size's own)
+    replace_full: bool = False  # let --quick replace a full calibration of the board (refused otherwise)
     connect_timeout_s: float = 10.0
     credentials: CredentialFlags = field(default_factory=CredentialFlags)  # over the target's stored file
+
+
+@dataclass
+class BoardBudget:
+    board: str
+    estimate: BudgetEstimate
 
 
 @dataclass
@@ -70,6 +79,7 @@ class CalibrationResult:
     fit: dict[str, dict]
     kernels: KernelCalibrationResult
     seconds: float
+    budget: list[BoardBudget] = field(default_factory=list)  # the same suite on reference boards, estimated
 
     @property
     def check(self) -> list[str]:
@@ -124,6 +134,7 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
             threads = sorted(set(opts.threads or [1, cores]))
             top = max(threads)
             targets = _runtime_targets(desc, opts.runtimes)
+            _refuse_coarser(board, opts)
             log(f"calibrating {opts.target}: {board.model} ({board.soc}, {cores} cores), threads "
                 f"{','.join(map(str, threads))}, {', '.join(f'{t.runtime} {t.version}' for t in targets)}, "
                 f"{'/'.join(opts.dtypes)}{' (quick)' if opts.quick else ''}")
@@ -154,11 +165,32 @@ def calibrate(opts: CalibrateOptions, log: Callable[[str], None] = print) -> Cal
     summary = {rt: {"version": m.version, "ep": m.ep, "threads": sorted(m.fits), "check": m.check}
                for rt, m in suite.models.items()}
     profile = dataclasses.replace(profile, calibration={
-        **profile.calibration, "fit": fit_info, "kernel_models": kernel_file.name, "kernel_check": summary,
+        **profile.calibration, "quick": opts.quick, "fit": fit_info, "kernel_models": kernel_file.name,
+        "kernel_check": summary,
         "suite": {"measured_items": suite.measured_items, "reused_items": suite.reused_items,
                   "board_seconds": round(suite.board_seconds, 1), "seconds": round(suite.seconds, 1)}})
     path = save_profile(profile, board.fingerprint)
-    return CalibrationResult(profile, path, board, measurements, fit_info, suite, time.monotonic() - started)
+    per_core = _best(measurements["gemm_gflops"], "gemm_fp32", 1) or profile.peak("fp32") / cores
+    budget = [BoardBudget("Raspberry Pi 4", estimate_board_time(suite, per_core, load_profile("rpi4")))] \
+        if suite.item_us and template_name != "rpi4" else []
+    return CalibrationResult(profile, path, board, measurements, fit_info, suite, time.monotonic() - started,
+                             budget)
+
+
+def _refuse_coarser(board: Board, opts: CalibrateOptions) -> None:
+    """--quick fits on a third of the kernels: it must not silently replace the board's full calibration
+    (predictions would get worse without a word), only when asked to."""
+    if not opts.quick or opts.replace_full:
+        return
+    try:
+        stored = stored_profile(board.fingerprint)
+    except CostModelError:  # a damaged profile is what calibrating again is for
+        return
+    if stored is not None and stored.calibration is not None and not stored.calibration.get("quick", False):
+        raise ControllerError(f"board {board.fingerprint} already has a full calibration "
+                              f"({stored.calibration.get('date', 'undated')}): --quick would replace it with a "
+                              "coarser one. Calibrate without --quick (it reuses the kept measurements), or give "
+                              "--replace to replace it anyway")
 
 
 def _fallback_efficiencies(base: DeviceProfile, cells: dict[Any, CellMeasurements], threads: int, cores: int

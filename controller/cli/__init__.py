@@ -8,6 +8,7 @@ and calls the core, then prints or writes what the core returned. Shared options
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from edgebench.agent import __version__
@@ -21,6 +22,7 @@ from . import (
     deploy,
     export,
     history,
+    options,
     predict,
     regress,
     report,
@@ -36,7 +38,7 @@ COMMANDS = (bench, predict, calibrate, deploy, undeploy, targets, history, compa
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="controller", description="edgebench host controller")
+    parser = options.Parser(prog="controller", description="edgebench host controller")
     parser.add_argument("--version", action="version", version=f"edgebench controller {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
@@ -44,8 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The arguments; one a command does not know is reported by that command's parser (its own name, its
+    own options to suggest), not by the top-level one."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     try:
         return args.run(args)
     except (ControllerError, TargetError) as exc:
@@ -54,3 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("controller: interrupted (jobs already submitted keep running on the agent)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `controller history | head`: the reader has what it wanted
+        _silence_stdout()
+        return 141  # as a process killed by SIGPIPE, which is what a shell expects of a cut pipe
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit: point it at /dev/null so that flush cannot raise a second time.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -25,11 +25,14 @@ def add_parser(sub: options.Subparsers) -> None:
                    help="thread counts to calibrate (default: 1 and all cores); other counts are interpolated")
     p.add_argument("--runtime", action="append", choices=["onnxruntime", "tflite"], default=[],
                    help="calibrate only this runtime (repeatable; default: every runtime the board has)")
-    p.add_argument("--dtype", action="append", choices=["fp32", "int8"], default=[],
-                   help="calibrate only this dtype's kernels (repeatable; default: fp32 and int8)")
+    p.add_argument("--dtype", action="append", choices=["fp32", "int8", "fp16"], default=[],
+                   help="calibrate only this dtype's kernels (repeatable; default: fp32, int8 and, for onnxruntime, "
+                        "fp16)")
     p.add_argument("--kernels", type=options.positive_int, metavar="N",
                    help="one-kernel models sampled per runtime and dtype (default: 200; --quick: 60); more is "
                         "slower and fits better")
+    p.add_argument("--replace", action="store_true",
+                   help="let --quick replace the board's full calibration (refused without it)")
     p.add_argument("--remeasure", action="store_true",
                    help="measure every kernel again instead of keeping earlier calibrations' measurements")
     p.add_argument("--json", metavar="FILE", help="also write the stored profile to FILE ('-' for stdout)")
@@ -39,7 +42,8 @@ def add_parser(sub: options.Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     opts = CalibrateOptions(args.target, quick=args.quick, threads=args.threads, runtimes=args.runtime,
-                            dtypes=args.dtype or ["fp32", "int8"], remeasure=args.remeasure, kernels=args.kernels,
+                            dtypes=args.dtype or ["fp32", "int8", "fp16"], remeasure=args.remeasure,
+                            kernels=args.kernels, replace_full=args.replace,
                             credentials=options.credential_flags(args))
     out = sys.stderr if args.json == "-" else sys.stdout
     result = calibrate(opts, log=lambda line: print(line, file=out))

@@ -24,7 +24,7 @@ def add_parser(sub: options.Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    with open_store(args.db, create=False) as store:
         c = compare_runs(store, args.run_a, args.run_b, options.thresholds(args))
     if args.json:
         options.write_output(args.json, json.dumps(comparison_json(c), indent=2))

@@ -19,13 +19,13 @@ def add_parser(sub: options.Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    with open_store(args.db, create=False) as store:
         runs = store.query(options.run_filter(args))
         if args.format == "json":
             samples = None if args.no_samples else store.samples([r.id for r in runs])
             text = export_json([store.get(r.id) for r in runs], samples)
         else:
-            text = export_csv(runs)
+            text = export_csv([store.get(r.id) for r in runs])
     options.write_output(args.output, text)
     if args.output != "-":
         print(f"exported {len(runs)} runs to {args.output}", file=sys.stderr)

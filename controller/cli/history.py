@@ -16,7 +16,7 @@ def add_parser(sub: options.Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    with open_store(args.db, create=False) as store:
         runs = store.query(options.run_filter(args))
         if args.json:
             options.write_output(args.json, history_json(runs))

@@ -3,10 +3,12 @@ option records built from them. Commands import this module; it imports no comma
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from ..costmodel import CostModelError, parse_input_shape
 from ..deploy.ssh import SshOptions
@@ -15,6 +17,28 @@ from ..stats.verdict import Thresholds
 from ..store import DB_ENV, RunFilter
 
 Subparsers = argparse._SubParsersAction  # what add_parser(sub) of every command module takes
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the problem, a "did you mean" for a misspelt word, and where the usage
+    is, instead of the whole usage block (15 lines for bench) above the one line that matters."""
+
+    def error(self, message: str) -> NoReturn:
+        match = _INVALID_CHOICE.search(message)
+        if match:
+            word, choices = match.group(1), re.findall(r"'([^']*)'", match.group(2))
+            close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+            message = message[:match.start()] + f"invalid choice {word!r}" + (
+                f": did you mean {close[0]!r}?" if close else f" (choose from {', '.join(choices)})")
+        elif message.startswith("unrecognized arguments: "):
+            known = [s for a in self._actions for s in a.option_strings if s.startswith("--")]
+            unknown = message.removeprefix("unrecognized arguments: ").split()
+            guesses = [g for u in unknown if u.startswith("--")
+                       for g in difflib.get_close_matches(u.split("=")[0], known, n=1, cutoff=0.7)]
+            if guesses:
+                message += f" (did you mean {', '.join(guesses)}?)"
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 
@@ -22,12 +46,36 @@ _LABEL_KEY = re.compile(r"^[A-Za-z0-9_.\-/]+$")
 # -- argument types ------------------------------------------------------------------------------------------
 def parse_threads(text: str) -> list[int]:
     try:
-        values = [int(t) for t in text.split(",") if t.strip()]
+        values = [int(t) for t in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--threads takes a comma-separated list of numbers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"--threads values must be at least 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"takes a comma-separated list of whole numbers such as 1,2,4, "
+                                         f"got {text!r}") from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"thread counts must be at least 1, got {text!r}")
+    if len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"a thread count is given twice in {text!r}")
     return values
+
+
+BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+# onnxruntime_perf_test's -o numbers beside the level names JobSpec.graph_optimization_level takes.
+OPTIMIZATION_LEVELS = {"0": "disable", "1": "basic", "2": "extended", "3": "layout", "99": "all"}
+
+
+def parse_optimization_level(text: str) -> str:
+    word = text.strip().lower()
+    level = OPTIMIZATION_LEVELS.get(word, word)
+    if level not in OPTIMIZATION_LEVELS.values():
+        raise argparse.ArgumentTypeError(f"use disable, basic, extended, layout or all (or 0, 1, 2, 3, 99), "
+                                         f"got {text!r}")
+    return level
+
+
+def parse_key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
 
 
 def positive_int(text: str) -> int:

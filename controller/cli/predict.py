@@ -103,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
 
     outcome = predict_models(opts)
     for failure in outcome.failures:
-        err.write(f"controller predict: {failure['model']}: {failure['error']}\n")
+        # The readers name the file themselves: say it once.
+        where = "" if failure["model"] in failure["error"] else f"{failure['model']}: "
+        err.write(f"controller predict: error: {where}{failure['error']}\n")
     for name in outcome.unused_shapes:
         err.write(f"controller predict: warning: --input-shape {name}=... matched no model's inputs\n")
     to_stdout = args.json == "-"
@@ -119,4 +121,6 @@ def run(args: argparse.Namespace) -> int:
             out.write(text)
         else:
             Path(args.json).write_text(text, encoding="utf-8")
-    return 1 if outcome.failures else 0
+    if outcome.failures:
+        return 1 if outcome.predictions else 2  # as bench: 2 when nothing could be predicted at all
+    return 0

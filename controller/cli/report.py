@@ -21,7 +21,7 @@ def add_parser(sub: options.Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    with open_store(args.db, create=False) as store:
         n = write_report(store, options.run_filter(args), Path(args.html))
     print(f"wrote {args.html} ({n} runs)", file=sys.stderr)
     return 0

@@ -12,6 +12,7 @@ job submitted elsewhere, --model FILE names the model file for the prediction.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def add_parser(sub: options.Subparsers) -> None:
     p.add_argument("--json", metavar="FILE", help="write the runs as JSON to FILE ('-' for stdout)")
     p.add_argument("--no-progress", action="store_true", help="no progress output on stderr")
     options.add_store_args(p)
+    options.add_connection_flags(p)
     p.set_defaults(run=run)
 
 
@@ -63,7 +65,7 @@ def _finish(board: BoardConnection, record: RunRecord, entry: pending.PendingJob
         return
     choice = prediction_choice(board.board, opts)
     if choice is not None:
-        attach_predictions(choice, [(path, record)], opts.input_shapes)
+        attach_predictions(choice, [(path, record, opts.input_shapes)])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,32 +75,32 @@ def run(args: argparse.Namespace) -> int:
     model = resolve_model(args.model).path if args.model else None
     if not args.no_store:  # an unusable store stops the command before anything is collected
         open_store(args.db).close()
-    with connect(target) as board:
+    with connect(target, flags=options.credential_flags(args)) as board:
         if not args.job_ids:
             print(jobs_table(board.list_jobs()))
             return 0
         board.describe()
-        progress = ProgressBar(len(args.job_ids), enabled=not args.no_progress)
         records: list[RunRecord] = []
         to_store: list[RunRecord] = []
         entries: dict[str, pending.PendingJob | None] = {}
-        for index, job_id in enumerate(args.job_ids, start=1):
-            progress.start_job(index, job_id)
-            entry = pending.load(job_id)
-            record = board.watch(job_id, on_progress=progress.update)
-            if entry is not None and record.model.sha256 != entry.model_sha256:
-                entry = None  # not the job the journal knows (another agent's id): trust only the board
-            if entry is not None:  # the model as bench named it
-                record.model = ModelRecord(entry.model_name, entry.model_text, record.model.format,
-                                           entry.model_sha256, record.model.size_bytes)
-            entries[job_id] = entry
-            _finish(board, record, entry, model)
-            records.append(record)
-            if entry is not None and entry.stored_run_id is not None:
-                record.run_id = entry.stored_run_id  # stored by bench, which stopped before collecting
-            elif not args.no_store and (entry is None or entry.store):
-                to_store.append(record)
-            progress.finish_job(records[-1].status)
+        with ProgressBar(len(args.job_ids), enabled=not args.no_progress) as progress:
+            for index, job_id in enumerate(args.job_ids, start=1):
+                progress.start_job(index, job_id)
+                entry = pending.load(job_id)
+                record = board.watch(job_id, on_progress=progress.update)
+                if entry is not None and record.model.sha256 != entry.model_sha256:
+                    entry = None  # not the job the journal knows (another agent's id): trust only the board
+                if entry is not None:  # the model as bench named it
+                    record.model = ModelRecord(entry.model_name, entry.model_text, record.model.format,
+                                               entry.model_sha256, record.model.size_bytes)
+                entries[job_id] = entry
+                _finish(board, record, entry, model)
+                records.append(record)
+                if entry is not None and entry.stored_run_id is not None:
+                    record.run_id = entry.stored_run_id  # stored by bench, which stopped before collecting
+                elif not args.no_store and (entry is None or entry.store):
+                    to_store.append(record)
+                progress.finish_job(records[-1].status)
         stored = []
         # Each run with the labels and the store bench was given (--label / --db here add to / win over them).
         groups: dict[tuple, list[RunRecord]] = {}
@@ -114,7 +116,8 @@ def run(args: argparse.Namespace) -> int:
             for job_id in args.job_ids:
                 pending.remove(job_id)
     table_stream = sys.stderr if args.json == "-" else sys.stdout
-    print(bench_table(records), file=table_stream)
+    width = shutil.get_terminal_size().columns if table_stream.isatty() else None
+    print(bench_table(records, width), file=table_stream)
     for record in records:
         if record.run_id is not None and record not in to_store:
             print(f"run of job {record.job_id} was already stored (id {record.run_id})", file=table_stream)

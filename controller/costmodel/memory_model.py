@@ -15,7 +15,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-TERMS = ("weights_held", "weights_file", "activations", "constant")
+# Weights as held split by kind: float weights are prepacked and copied by the runtimes' float kernels in other
+# ways than integer (quantized) ones.
+TERMS = ("weights_float", "weights_int", "weights_file", "activations", "constant")
+
+
+def held_weight_bytes(graph) -> tuple[int, int]:
+    """(float, integer) bytes of the constant tensors of the graph the runtime executes."""
+    floats = ints = 0
+    for t in graph.tensors.values():
+        if not t.is_weight or not t.bytes:
+            continue
+        if t.dtype.startswith(("float", "bfloat")):
+            floats += t.bytes
+        else:
+            ints += t.bytes
+    return floats, ints
 
 
 @dataclass
@@ -27,11 +42,12 @@ class MemoryFit:
     steady_median_abs_err: float
     base_bytes: float = 0.0  # the worker's RSS before a load (median over the calibration's jobs)
 
-    def predict(self, weights_held: float, weights_file: float, activations: float,
+    def predict(self, weights_float: float, weights_int: float, weights_file: float, activations: float,
                 base_bytes: float | None = None) -> tuple[float, float]:
         """(load peak, steady peak) in bytes; `base_bytes` defaults to the calibration's measured base."""
         base_bytes = self.base_bytes if base_bytes is None else base_bytes
-        x = {"weights_held": weights_held, "weights_file": weights_file, "activations": activations, "constant": 1.0}
+        x = {"weights_float": weights_float, "weights_int": weights_int, "weights_file": weights_file,
+             "activations": activations, "constant": 1.0}
         load = base_bytes + sum(self.load[t] * x[t] for t in TERMS)
         steady = base_bytes + sum(self.steady[t] * x[t] for t in TERMS)
         return load, steady
@@ -42,6 +58,6 @@ class MemoryFit:
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> MemoryFit:
-        return MemoryFit({k: float(v) for k, v in d["load"].items()}, {k: float(v) for k, v in d["steady"].items()},
+        return MemoryFit({t: float(d["load"].get(t, 0.0)) for t in TERMS}, {t: float(d["steady"].get(t, 0.0)) for t in TERMS},
                          int(d["samples"]), float(d["load_median_abs_err"]), float(d["steady_median_abs_err"]),
                          float(d.get("base_bytes", 0.0)))

@@ -44,13 +44,32 @@ def read_model(path: str | os.PathLike[str], input_shapes: InputShapes | None = 
 
 def input_names(path: str | os.PathLike[str]) -> list[str]:
     """Names of the inputs a model is fed at run time (no shape inference, no weights read)."""
-    if model_format(path) == TFLITE:
-        s = schema()
-        model = s.Model.GetRootAs(Path(path).read_bytes(), 0)
-        sg = model.Subgraphs(0)
-        return [(sg.Tensors(sg.Inputs(i)).Name() or b"").decode("utf-8", "replace") for i in range(sg.InputsLength())]
-    import onnx  # noqa: PLC0415  (heavy, and only ONNX models need it)
+    return [name for name, _ in model_inputs(path)]
 
-    graph = onnx.load(str(path), load_external_data=False).graph
+
+def model_inputs(path: str | os.PathLike[str]) -> list[tuple[str, list[int | str | None]]]:
+    """The inputs a model is fed at run time with their declared dims (an int, or the symbolic name / None of
+    a dynamic one), as the runtimes report them; no shape inference. A file the parsers trip on is malformed."""
+    try:
+        if model_format(path) == TFLITE:
+            s = schema()
+            model = s.Model.GetRootAs(Path(path).read_bytes(), 0)
+            sg = model.Subgraphs(0)
+            out: list[tuple[str, list[int | str | None]]] = []
+            for i in range(sg.InputsLength()):
+                t = sg.Tensors(sg.Inputs(i))
+                dims = [int(d) for d in (t.ShapeSignatureAsNumpy() if t.ShapeSignatureLength() else
+                                         t.ShapeAsNumpy() if t.ShapeLength() else [])]
+                out.append(((t.Name() or b"").decode("utf-8", "replace"), [d if d >= 0 else None for d in dims]))
+            return out
+        import onnx  # noqa: PLC0415  (heavy, and only ONNX models need it)
+
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except CostModelError:
+        raise
+    except Exception as exc:
+        raise malformed(path, exc) from exc
     weights = {t.name for t in graph.initializer}
-    return [vi.name for vi in graph.input if vi.name not in weights]
+    return [(vi.name, [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                       for d in vi.type.tensor_type.shape.dim])
+            for vi in graph.input if vi.name not in weights]

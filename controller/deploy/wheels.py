@@ -9,12 +9,14 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from edgebench.agent import __version__
 from edgebench.agent.model_store import file_sha256
 
 from ..errors import ControllerError
+from .wheel_writer import write_wheel
 
 AGENT_EXTRA = "agent"
 
@@ -82,24 +84,39 @@ def build_wheel(out_dir: Path) -> Path:
                     shutil.copy2(root / name, src / name)
             for package in ("agent", "controller", "protos"):  # the folders setup.py maps onto edgebench.*
                 shutil.copytree(root / package, src / package, ignore=ignore)
-            # With setuptools here, no isolated build environment (which would need the package index).
-            isolation = ["--no-build-isolation"] if _has_setuptools() else []
-            proc = _pip(["wheel", "--no-deps", "-q", "-w", str(out_dir), *isolation, str(src)],
-                        "build the edgebench wheel")
-            if proc.returncode != 0:
-                raise WheelError(f"cannot build a wheel of {root}: {_pip_failure(proc)}")
+            if can_build_here():
+                proc = _pip(["wheel", "--no-deps", "-q", "-w", str(out_dir), "--no-build-isolation", str(src)],
+                            "build the edgebench wheel")
+                if proc.returncode != 0:
+                    raise WheelError(f"cannot build a wheel of {root}: {_pip_failure(proc)}")
+            else:  # a stock venv's setuptools 65 (or none): no build backend needed, nor the package index
+                try:
+                    write_wheel(src, out_dir)
+                except (OSError, KeyError, ValueError) as exc:
+                    raise WheelError(f"cannot write a wheel of {root}: {exc}") from None
     wheels = sorted(out_dir.glob("edgebench-*.whl"))
     if not wheels:
         raise WheelError("pip made no edgebench wheel")
     return wheels[-1]
 
 
-def _has_setuptools() -> bool:
+# pyproject.toml's SPDX `license = "..."` string needs setuptools 77 (which also builds wheels by itself).
+SPDX_LICENSE_SETUPTOOLS = (77,)
+
+
+def setuptools_version() -> tuple[int, ...] | None:
+    """The setuptools of this environment (the one pip builds with under --no-build-isolation), or None."""
     try:
-        import setuptools  # noqa: F401  (the question is whether it is installed)
-    except ImportError:
-        return False
-    return True
+        text = metadata.version("setuptools")
+    except metadata.PackageNotFoundError:
+        return None
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def can_build_here() -> bool:
+    """Whether pip can build the checkout with this environment's own setuptools, without the index."""
+    version = setuptools_version()
+    return version is not None and version >= SPDX_LICENSE_SETUPTOOLS
 
 
 def platform_tags(board: BoardPython) -> list[str]:

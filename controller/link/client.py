@@ -137,7 +137,8 @@ class AgentClient:
     def _wait_connected(self, timeout_s: float) -> None:
         """Until something answers on the port (bounded); a TLS failure is reported at once, not retried."""
         health = health_pb2_grpc.HealthStub(self._raw_channel)
-        deadline = time.monotonic() + timeout_s
+        started = time.monotonic()
+        deadline = started + timeout_s
         closed = 0
         last = ""
         while True:
@@ -156,8 +157,11 @@ class AgentClient:
             closed = closed + 1 if "Socket closed" in last else 0
             if closed >= 3:  # accepted, then closed before any answer: a TLS port spoken to in plaintext
                 raise AgentTLSError(closed_connection_hint(self.address, self.credentials))
+            refusal = definite_refusal(self.address, last, time.monotonic() - started)
+            if refusal:
+                raise AgentUnreachable(refusal)
             if time.monotonic() >= deadline:
-                reason = last.rsplit(": ", 1)[-1] if last else "no answer"
+                reason = last.rsplit(": ", 1)[-1].rstrip("]") if last else "no answer"
                 raise AgentUnreachable(
                     f"cannot reach an edgebench agent at {self.address} (no connection within {timeout_s:g} s: "
                     f"{reason}): is edgebench-agent running there and is the port open?"
@@ -298,6 +302,21 @@ def tls_problem(address: str, detail: str, credentials: AgentCredentials) -> str
                 "(wrong --tls-ca, or the agent's certificate was replaced)")
     if "handshake" in detail.lower() or "SSL_ERROR" in detail:
         return f"TLS handshake with {address} failed: {detail.rsplit(': ', 2)[-2] if ': ' in detail else detail}"
+    return ""
+
+
+REFUSED_GRACE_S = 1.0  # an agent restarting rebinds its port within this; a refusal after it is final
+
+
+def definite_refusal(address: str, detail: str, waited_s: float) -> str:
+    """A connect failure that waiting will not cure: a host name that does not resolve (at once), a port
+    that refuses connections (after REFUSED_GRACE_S). "" for the others, which are retried to the timeout."""
+    host = address.rsplit(":", 1)[0]
+    if "Domain name not found" in detail or "Name or service not known" in detail:
+        return f"cannot reach an edgebench agent at {address}: the host name {host} does not resolve"
+    if "Connection refused" in detail and waited_s >= REFUSED_GRACE_S:
+        return (f"cannot reach an edgebench agent at {address}: the connection was refused (nothing listens on "
+                "that port: is edgebench-agent running there, on this port?)")
     return ""
 
 

@@ -130,6 +130,9 @@ def run_record(result: pb.JobResult, target: str, board: Board, model: ModelReco
     record.op_profile = _op_profile(result.op_profile)
     record.rss_before_load_mb = _mb(result.rss_before_load_kib)
     record.optimized_model = result.optimized_model
+    if result.HasField("realtime"):
+        # Field by field: MessageToDict would write the uint64 counts as strings.
+        record.realtime = {f.name: getattr(result.realtime, f.name) for f in result.realtime.DESCRIPTOR.fields}
     return record
 
 

@@ -18,6 +18,9 @@ def summary(result: CalibrationResult) -> str:
     k = result.kernels
     lines.append(f"kernel suite: {k.measured_items} models measured, {k.reused_items} kept from earlier "
                  f"calibrations; the board ran suite jobs for {k.board_seconds:.0f} s")
+    for est in result.budget:
+        lines.append(f"  the same on a {est.board}: about {est.estimate.there_s / 60:.1f} min of board time "
+                     f"(estimated: {est.estimate.how})")
     for rt, models in k.models.items():
         for threads, fit in sorted(models.fits.items()):
             fams = ", ".join(f"{name} {f.samples}" for name, f in fit.families.items())

@@ -1,21 +1,13 @@
 """`controller export`: stored runs as JSON (full run objects, samples included) or CSV (one row per run)."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..store import StoredRun
-
-CSV_COLUMNS = [
-    "id", "created_unix_s", "session_id", "target", "board_fingerprint", "board_model", "model_name",
-    "model_sha256", "runtime", "runtime_version", "ep", "threads", "input_shapes", "status", "error",
-    "latency_mean_ms", "latency_p50_ms", "latency_count", "peak_rss_mb", "energy_j_per_inference", "power_avg_w",
-    "temp_max_c", "throttled", "predicted_latency_ms", "agent_version", "controller_version", "verdict", "labels",
-]
+from .runs_csv import StoreColumns, runs_csv
 
 
 def export_json(runs: Sequence[StoredRun], samples: dict[int, np.ndarray] | None = None) -> str:
@@ -33,12 +25,13 @@ def export_json(runs: Sequence[StoredRun], samples: dict[int, np.ndarray] | None
 
 
 def export_csv(runs: Sequence[StoredRun]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
+    """One row per stored run (loaded with Store.get: the full record), as bench --csv wrote it."""
+    rows = []
     for r in runs:
-        row = {c: getattr(r, c) for c in CSV_COLUMNS if c not in ("labels", "throttled")}
-        row["throttled"] = "" if r.throttled is None else int(r.throttled)
-        row["labels"] = ";".join(f"{k}={v}" for k, v in sorted(r.labels.items()))
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
-    return buf.getvalue()
+        record = r.run
+        if record is None:
+            continue
+        record.run_id = r.id
+        rows.append((record, StoreColumns(r.created_unix_s, r.session_id, r.controller_version, r.verdict,
+                                          r.labels)))
+    return runs_csv(rows)

@@ -26,7 +26,7 @@ def board_name(run: StoredRun) -> str:
 
 def history_table(runs: Sequence[StoredRun]) -> str:
     headers = ["id", "finished (UTC)", "target", "board", "model", "runtime", "ep", "thr", "mean ms", "p50 ms",
-               "n", "peak MB", "pred ms", "throttled", "status", "verdict", "labels"]
+               "n", "peak MiB", "pred ms", "throttled", "status", "verdict", "labels"]
     rows = [[str(r.id), when(r.created_unix_s), r.target, board_name(r), r.model_name, r.runtime, short_ep(r.ep),
              str(r.threads), _num(r.latency_mean_ms), _num(r.latency_p50_ms),
              "-" if r.latency_count is None else str(r.latency_count), _num(r.peak_rss_mb, 1),

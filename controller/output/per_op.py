@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..calibration.opjoin import join_profile
+from ..costmodel import DeviceProfile
 from ..costmodel.profile_join import node_times
+from ..costmodel.roofline import effective_threads
 from ..records import RunRecord
 from .table import render_table
 
@@ -28,11 +30,99 @@ def per_op_report(records: Sequence[RunRecord]) -> str:
         elif r.kernel_prediction is not None:
             parts.append(render_kernels(r))
         elif r.runtime == "tflite":
-            parts.append(f"{head}: no per-op table: LiteRT's Python API has no per-op profiler, and the board has "
-                         "no calibrated kernel models to predict its kernels (run controller calibrate)")
+            parts.append(render_isolated(r, "no per-kernel prediction: the board has no calibrated kernel models "
+                                            "(run controller calibrate)"))
         else:
             parts.append(render_per_op(r))
     return "\n\n".join(parts)
+
+
+@dataclass
+class NodeFigures:
+    """Per node of the model file, keyed by the node's output tensor name: what Model Explorer matches."""
+
+    measured_ms: dict[str, float]
+    predicted_ms: dict[str, float]
+    measured_what: str
+
+
+def node_figures(run: RunRecord) -> NodeFigures | None:
+    """The per-op tables' figures per node (a kernel that covers several file nodes is put on the one whose
+    output it produces, the last); None when the run has no per-op figures."""
+    if run.status != "ok":
+        return None
+    measured: dict[str, float] = {}
+    predicted: dict[str, float] = {}
+    if run.kernel_prediction is not None:
+        kp = run.kernel_prediction
+        by_kernel, what = _measured_by_kernel(run)
+        outputs = {n.name: n.outputs for n in (kp.graph.nodes if kp.graph is not None else [])}
+        if run.prediction is not None:
+            outputs.update({c.name: c.outputs for c, _ in run.prediction.per_node() if c.name not in outputs})
+        for r in kp.rows:
+            names = outputs.get(r.kernel) or (outputs.get(r.covers[-1]) if r.covers else None)
+            if r.inserted or not names:
+                continue
+            predicted[names[0]] = r.predicted_ms
+            if r.kernel in by_kernel:
+                measured[names[0]] = by_kernel[r.kernel]
+        return NodeFigures(measured, predicted, what or "not measured per kernel")
+    prediction = run.prediction
+    if run.isolated_kernels and prediction is not None:  # TFLite, uncalibrated: measured alone, roofline
+        alone = {name: ms for k in run.isolated_kernels for name, ms in k.per_kernel_ms.items()}
+        for c, t in prediction.per_node():
+            if c.outputs and not c.folded:
+                predicted[c.outputs[0]] = t.predicted_ms
+                if c.name in alone:
+                    measured[c.outputs[0]] = alone[c.name]
+        return NodeFigures(measured, predicted, "measured in isolation: each distinct kernel alone on the board")
+    if run.runtime == "onnxruntime" and run.op_profile and prediction is not None:
+        join = join_profile(prediction, run.op_profile)
+        times = {c.name: (c, t) for c, t in prediction.per_node()}
+        for g in join.groups:
+            members = [times[n] for n in g.nodes if n in times]
+            if not members or not members[-1][0].outputs:
+                continue
+            key = members[-1][0].outputs[0]
+            measured[key] = g.measured_ms
+            predicted[key] = sum(t.predicted_ms for _, t in members)
+        return NodeFigures(measured, predicted, "measured: onnxruntime's profile of this run (profiling on)")
+    return None
+
+
+def measured_ops_report(records: Sequence[RunRecord]) -> str:
+    """`--profile-ops` alone: what was measured per op, without the predicted side of --per-op."""
+    parts = []
+    for r in records:
+        head = f"{r.model.name} threads={r.threads}"
+        if r.status != "ok":
+            parts.append(f"{head}: no per-op figures (run {r.status})")
+        elif r.runtime == "tflite":
+            parts.append(render_isolated(r, "--per-op adds the predicted side"))
+        elif not r.op_profile:
+            parts.append(f"{head}: onnxruntime returned no per-node profile")
+        else:
+            total = sum(e.median_us or e.mean_us for e in r.op_profile) / 1e3
+            rows = [[e.node, e.op_type, e.provider.replace("ExecutionProvider", ""), _f((e.median_us or e.mean_us) / 1e3),
+                     f"{(e.median_us or e.mean_us) / 1e3 / total * 100:.1f}" if total else "-", str(e.count)]
+                    for e in sorted(r.op_profile, key=lambda e: e.order)]
+            parts.append(f"{head}: per kernel, onnxruntime's profiler (median over the timed runs; the profiler "
+                         f"adds its own overhead); --per-op adds the predicted side\n"
+                         + render_table(["kernel", "op", "ep", "ms", "share %", "calls"], rows))
+    return "\n\n".join(parts)
+
+
+def render_isolated(run: RunRecord, why_no_prediction: str) -> str:
+    """TFLite has no per-op profiler in its Python API: each distinct kernel was measured alone instead."""
+    head = f"{run.model.name} threads={run.threads}"
+    if not run.isolated_kernels:
+        return f"{head}: no kernel could be measured alone ({why_no_prediction})"
+    rows = [[k.label, str(k.count), _f(k.measured_ms), _f(k.measured_ms * k.count if k.measured_ms is not None
+                                                         else None), k.reason or ""]
+            for k in run.isolated_kernels]
+    return (f"{head}: each distinct kernel measured alone as a one-op model on the board, net of the runtime's "
+            f"per-invoke cost ({why_no_prediction})\n"
+            + render_table(["kernel", "count", "ms each", "ms all", "not measured because"], rows))
 
 
 def _measured_by_kernel(run: RunRecord) -> tuple[dict[str, float], str]:
@@ -81,6 +171,21 @@ def render_kernels(run: RunRecord) -> str:
     return "\n".join(parts)
 
 
+def ridge_point(profile: DeviceProfile, dtype: str, threads: int | None) -> float:
+    """FLOP per byte where the board's compute roof meets its memory roof: the peak (scaled to the threads the
+    run used) over the memory bandwidth."""
+    scale = effective_threads(profile, threads) / profile.cores.value if profile.compute_unit == "cpu" else 1.0
+    return profile.peak(dtype) * scale / profile.memory_bandwidth_gbs.value
+
+
+def ridge_bound(profile: DeviceProfile, dtype: str, threads: int | None, flops: float, nbytes: float) -> str:
+    if flops <= 0 and nbytes <= 0:
+        return "overhead"
+    if nbytes <= 0:
+        return "compute"
+    return "compute" if flops / nbytes >= ridge_point(profile, dtype, threads) else "memory"
+
+
 def render_per_op(run: RunRecord) -> str:
     head = f"{run.model.name} threads={run.threads}"
     prediction = run.prediction
@@ -94,6 +199,7 @@ def render_per_op(run: RunRecord) -> str:
              for e in run.op_profile])
     join = join_profile(prediction, run.op_profile)
     times = {c.name: (c, t) for c, t in prediction.per_node()}
+    threads = prediction.threads
     rows, by_type = [], defaultdict(lambda: [0, 0.0, 0.0, 0, 0])
     for g in join.groups:
         members = [times[n] for n in g.nodes if n in times]
@@ -101,7 +207,7 @@ def render_per_op(run: RunRecord) -> str:
         flops = sum(c.ops or 0 for c, _ in members)
         nbytes = sum(c.memory_access_bytes or 0 for c, t in members if t.bound != "fused")
         heavy = max(members, key=lambda ct: ct[0].ops or 0) if members else None
-        bound = heavy[1].bound if heavy else "-"
+        bound = ridge_bound(prediction.profile, heavy[0].compute_dtype, threads, flops, nbytes) if heavy else "-"
         rows.append([g.name, g.runtime_op, "+".join(n for n in g.nodes), g.provider, _f(g.measured_ms),
                      _f(pred), _err(pred, g.measured_ms), f"{flops / 1e6:.2f}", f"{nbytes / 1e3:.1f}",
                      _f(flops / nbytes if nbytes else None, 2), bound])
@@ -124,7 +230,10 @@ def render_per_op(run: RunRecord) -> str:
              render_table(["op type", "kernels", "measured ms", "pred ms", "err %", "MFLOP", "KB"], type_rows),
              "", f"{head}: per kernel (graph nodes it ran, through onnxruntime's fusions)",
              render_table(["kernel", "runtime op", "graph nodes", "ep", "measured ms", "pred ms", "err %", "MFLOP",
-                           "KB", "FLOP/B", "bound"], rows)]
+                           "KB", "FLOP/B", "bound"], rows),
+             f"bound: FLOP/B against the profile's ridge point (peak / memory bandwidth: "
+             f"{ridge_point(prediction.profile, 'fp32', threads):.1f} FLOP/B fp32 at these threads); "
+             "at or above it a kernel is compute-bound, below it memory-bound"]
     if join.unmatched:
         parts.append(f"graph nodes not found in the profile: {', '.join(join.unmatched)}")
     return "\n".join(parts)

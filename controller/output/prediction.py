@@ -33,7 +33,7 @@ def device_line(profile: DeviceProfile, threads: int | None) -> str:
         f"Predicted on {profile.name} ({unit}): {profile.description}\n"
         f"  peak fp32/fp16/int8 {profile.peak('fp32'):g}/{profile.peak('fp16'):g}/{profile.peak('int8'):g} GOP/s, "
         f"memory {profile.memory_bandwidth_gbs.value:g} GB/s, dispatch {profile.dispatch_overhead_us.value:g} µs/op, "
-        f"active power {profile.active_power_w.value:g} W"
+        f"nominal active power {profile.active_power_w.value:g} W (not measured on this board)"
     )
 
 
@@ -42,7 +42,7 @@ def summary_table(predictions: Sequence[Prediction], flops: bool = False,
     work = "GFLOPs (2×MACs)" if flops else "GMACs"
     headers = [
         "Model", work, "Elem Gops", "Params M", "Weights MiB", "Peak act MiB", "Traffic MiB",
-        "Latency ms", "±%", "Memory MiB", "Energy mJ", "Method", "Uncounted",
+        "Latency ms", "±%", "Memory MiB", "Energy mJ (nominal)", "Method", "Uncounted",
     ]
     rows = []
     kernel = kernel or {}
@@ -121,7 +121,9 @@ def footnote(flops: bool) -> str:
         "these GMACs); other arithmetic is 'Elem'. Traffic: bytes each node reads and writes. Memory: weights + "
         "peak activations + runtime overhead (kernels: fitted on the board's measured peaks). Latency, method "
         "'kernels': the board's fitted kernel models on the kernels its runtime runs (calibrated profiles); "
-        "'roofline': per-node roofline + dispatch. Neither is a measurement; ±% is the fit's own spread."
+        "'roofline': per-node roofline + dispatch. Neither is a measurement; ±% is the fit's own spread. "
+        "Energy (nominal): predicted latency x the profile's active power figure, a nominal estimate for that kind "
+        "of board, not a power reading of this one."
     )
 
 

@@ -1,13 +1,15 @@
-"""A progress line on stderr while jobs run: redrawn in place on a terminal, one line per phase otherwise."""
+"""Progress of bench's jobs on stderr: a live rich progress bar on a terminal, one line per finished job otherwise
+(a log or CI output wants the outcome of each job, not every phase it went through)."""
 from __future__ import annotations
 
 import sys
 import time
 from typing import TextIO
 
-from ..records import JobProgress
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-BAR_WIDTH = 24
+from ..records import JobProgress
 
 
 class ProgressBar:
@@ -18,39 +20,51 @@ class ProgressBar:
         self.tty = enabled and self.stream.isatty()
         self._label = ""
         self._job_index = 0
-        self._last_phase = ""
-        self._last_draw = 0.0
+        self._started = 0.0
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _prefix(self) -> str:
+        # Index 0: work after the jobs (TFLite kernels measured alone), not one of the counted jobs.
+        return f"[{self._job_index}/{self.total_jobs}] {self._label}" if self._job_index else self._label
 
     def start_job(self, index: int, label: str) -> None:
-        self._job_index, self._label, self._last_phase = index, label, ""
+        self._job_index, self._label, self._started = index, label, time.monotonic()
+        if not self.tty:
+            return
+        if self._progress is None:
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(bar_width=24),
+                                      MofNCompleteColumn(), TextColumn("{task.fields[phase]}"), TimeElapsedColumn(),
+                                      console=Console(file=self.stream), transient=True)
+            self._progress.start()
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(self._prefix(), total=None, phase="submitted")
 
     def update(self, p: JobProgress) -> None:
-        if not self.enabled:
+        if self._progress is None or self._task is None:
             return
-        prefix = f"[{self._job_index}/{self.total_jobs}] {self._label}"
-        if self.tty:
-            now = time.monotonic()
-            if now - self._last_draw < 0.1 and p.phase == self._last_phase:
-                return
-            self._last_draw = now
-            if p.total:
-                filled = int(BAR_WIDTH * min(p.done, p.total) / p.total)
-                bar = "#" * filled + "." * (BAR_WIDTH - filled)
-                detail = f"{p.phase:<9} [{bar}] {p.done}/{p.total}"
-            elif p.phase == "queued":
-                detail = f"queued (position {p.queue_position})"
-            else:
-                detail = f"{p.phase:<9} {p.done} done, {p.elapsed_s:.1f}s"
-            self.stream.write(f"\r\033[K{prefix}  {detail}")
-            self.stream.flush()
-        elif p.phase != self._last_phase:
-            self.stream.write(f"{prefix}: {p.phase}\n")
-            self.stream.flush()
-        self._last_phase = p.phase
+        phase = f"queued (position {p.queue_position})" if p.phase == "queued" else p.phase
+        self._progress.update(self._task, completed=p.done, total=p.total or None, phase=phase)
 
     def finish_job(self, status: str) -> None:
         if not self.enabled:
             return
-        prefix = f"[{self._job_index}/{self.total_jobs}] {self._label}"
-        self.stream.write(("\r\033[K" if self.tty else "") + f"{prefix}: {status}\n")
-        self.stream.flush()
+        line = f"{self._prefix()}: {status} ({time.monotonic() - self._started:.1f} s)"
+        if self._progress is not None:
+            self._progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._task = None

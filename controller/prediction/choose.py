@@ -46,6 +46,27 @@ def builtin_for_board(board: Board) -> str | None:
     return None
 
 
+def foreign_profile(board: Board, profile: DeviceProfile) -> str:
+    """Why `profile` is not this board's own ("" when it is, or when that cannot be told): a calibration of
+    another board, or a built-in profile of another kind of board than the one this board's description
+    matches."""
+    calibration = profile.calibration or {}
+    fingerprint = str(calibration.get("fingerprint") or "")
+    if profile.calibration is not None:
+        if fingerprint and board.fingerprint and fingerprint != board.fingerprint:
+            return (f"the device profile {profile.name} was calibrated on board {fingerprint}, not on this board "
+                    f"({board.fingerprint}): the predicted figures are that board's")
+        return ""
+    own = builtin_for_board(board)
+    names = {profile.name, profile.name.removesuffix("-gpu"), *profile.aliases}
+    if own not in names:
+        this = f"{board.model or board.soc or 'unknown'} ({board.machine})"
+        hint = f"; its own built-in profile is {own}" if own else ""
+        return (f"the device profile {profile.name} is not this board's: the predicted figures are for "
+                f"{profile.description.split(':')[0]}, and this board is {this}{hint}")
+    return ""
+
+
 def choose_profile(board: Board, device: str | None = None) -> ProfileChoice:
     """--device wins; else the board's stored calibration; else a built-in matched from its description."""
     if device:

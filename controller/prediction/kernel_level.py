@@ -19,6 +19,7 @@ from ..costmodel.analysis import analyze
 from ..costmodel.ir import Graph
 from ..costmodel.kernel_model import KernelFit, KernelPrediction, RuntimeModels, predicted_latency_us
 from ..costmodel.kernels import kernels_of
+from ..costmodel.memory_model import held_weight_bytes
 from ..costmodel.reader import read_model
 from ..costmodel.runtime_join import join_runtime_graph
 from ..costmodel.shapes import InputShapes
@@ -132,9 +133,9 @@ def predict_with_kernels(model_path: str | os.PathLike[str], models: RuntimeMode
                      + ", ".join(unfitted[:5]))
     load = steady = None
     if models.memory is not None:
-        held = float(sum(t.bytes or 0 for t in graph.tensors.values() if t.is_weight))
-        in_file = float(original_cost.weight_bytes)
-        load, steady = models.memory.predict(held, in_file, float(cost.peak_activation_bytes))
+        held_float, held_int = held_weight_bytes(graph)
+        load, steady = models.memory.predict(float(held_float), float(held_int), float(original_cost.weight_bytes),
+                                             float(cost.peak_activation_bytes))
     return KernelLevelPrediction(total / 1e3, spread, load, steady, threads, [t for t in sorted(models.fits)
                                  if any(f is models.fits[t] for f, _ in fits)], rows,
                                  executed_graph or ("the runtime's optimized graph" if optimized_model else

@@ -51,6 +51,13 @@ class JobSpec:
     no_sampling: bool = False  # latency only: no sensor thread during the job
     idle_baseline_s: float | None = None  # None: the agent's default
     batch: list[BatchItem] = field(default_factory=list)  # a batch job (model_sha256 then stays "")
+    delegate_options: dict[str, str] = field(default_factory=dict)  # TFLite external delegate's options
+    provider_options: dict[str, str] = field(default_factory=dict)  # onnxruntime execution provider's options
+    inter_op_threads: int = 0  # onnxruntime's inter-op pool (0: its default)
+    sample_rate_hz: float = 0.0  # sensors; 0: the agent's default
+    cooldown_timeout_s: float = 0.0  # bound of the cooldown wait; 0: the agent's default
+    rate_hz: float = 0.0  # > 0: real-time mode, frames at this rate
+    deadline_ms: float = 0.0  # real-time mode: a frame's deadline after its arrival (0: one period)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from .board import Board
 
 SCHEMA = "edgebench.bench/1"
-KIB_PER_MB = 1024  # memory is printed in MiB ("MB" in tables, as top and jtop do)
+KIB_PER_MB = 1024  # the *_mb fields are MiB (2^20 bytes), and every table says MiB
 # The sensors' headline figures of a run (also inside `energy`); null where the board did not measure them.
 TOP_KEYS = ("power_avg_w", "power_idle_w", "energy_j_per_inference", "energy_j_per_inference_above_idle",
             "power_source", "temp_max_c", "throttled")
@@ -179,6 +179,8 @@ class RunRecord:
     # a contended run is not comparable, like a throttled one.
     contention: dict[str, Any] | None = None
     contended: bool | None = None
+    # Real-time mode (bench --rate): deadline misses, jitter and response times (RealTimeStats' fields).
+    realtime: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # The JSON form of the nested records (a stored run read back) becomes the records themselves.

@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -393,9 +394,13 @@ class Store:
         return self._stored(rows[0]) if rows else None
 
 
-def open_store(url_text: str | None = None) -> Store:
-    """Open (and create or migrate) the store named by --db / $EDGEBENCH_DB / the default."""
+def open_store(url_text: str | None = None, create: bool = True) -> Store:
+    """Open (and create or migrate) the store named by --db / $EDGEBENCH_DB / the default. With create=False
+    (the commands that only read) a SQLite file that does not exist is an error, not a new empty store."""
     url = resolve_url(url_text)
+    if not create and url.kind == "sqlite" and not Path(url.target).is_file():
+        raise StoreError(f"there is no results store at {url.target} (nothing was ever stored there; "
+                         "`controller bench` creates it): check --db or $EDGEBENCH_DB")
     backend = connect(url)
     store = Store(backend, url)
     try:

@@ -171,6 +171,14 @@ _RULES = {
     "RESHAPE": _always_1,
     "SPLIT_V": _int8_else_1,
     "PADV2": _rank_over_4(4),
+    "POW": _int8_else_1,
+    "MAXIMUM": _int8_else_1,
+    "MINIMUM": _int8_else_1,
+    "SQRT": _int8_else_1,
+    "ABS": _int8_else_1,
+    "NEG": _int8_else_1,
+    "REDUCE_MAX": _int8_else_1,
+    "SUM": _int8_else_1,
 }
 
 

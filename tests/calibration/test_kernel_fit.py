@@ -117,17 +117,19 @@ def test_composition_and_cold_weights_are_recovered_from_networks():
 def test_memory_fit_recovers_the_planted_terms():
     rng = np.random.default_rng(2)
     samples = []
-    for _ in range(8):
-        held, in_file, act = (float(v) for v in rng.uniform(1e6, 1e8, 3))
+    for _ in range(10):
+        floats, ints, in_file, act = (float(v) for v in rng.uniform(1e6, 1e8, 4))
         base = 50e6 + float(rng.uniform(-1e6, 1e6))
-        samples.append(MemorySample(base, held, in_file, act, base + 2.0 * held + 1.0 * in_file + 1.5 * act + 8e6,
-                                    base + 1.0 * held + 1.0 * act + 6e6))
+        samples.append(MemorySample(base, floats, ints, in_file, act,
+                                    base + 2.0 * floats + 1.2 * ints + 1.0 * in_file + 1.5 * act + 8e6,
+                                    base + 1.0 * floats + 1.0 * ints + 1.0 * act + 6e6))
     fit = fit_memory(samples)
-    assert fit.load["weights_held"] == pytest.approx(2.0, rel=0.05)
+    assert fit.load["weights_float"] == pytest.approx(2.0, rel=0.05)
+    assert fit.load["weights_int"] == pytest.approx(1.2, rel=0.05)
     assert fit.load["activations"] == pytest.approx(1.5, rel=0.05)
-    assert fit.steady["weights_held"] == pytest.approx(1.0, rel=0.05)
+    assert fit.steady["weights_float"] == pytest.approx(1.0, rel=0.05)
     assert fit.load_median_abs_err < 0.01 and fit.steady_median_abs_err < 0.01
-    load, steady = fit.predict(4e7, 4e7, 1e7)
+    load, steady = fit.predict(4e7, 0.0, 4e7, 1e7)
     assert load == pytest.approx(fit.base_bytes + 2 * 4e7 + 4e7 + 1.5e7 + 8e6, rel=0.02)
     assert steady < load
-    assert fit_memory(samples[:3]) is None  # too few networks to fit four terms
+    assert fit_memory(samples[:5]) is None  # too few networks to fit five terms

@@ -45,6 +45,9 @@ SPECS = [
     (S("se", h=4, w=4, c=16, r=8), (1, 16, 4, 4)),
     (S("pad", h=4, w=4, c=8, p=1), (1, 8, 6, 6)),
     (S("transpose", h=4, w=6, c=8), (1, 4, 6, 8)),
+    *[(S("unary", h=4, w=4, c=8, op=op), (1, 8, 4, 4)) for op in ("erf", "sqrt", "reciprocal", "abs", "neg")],
+    *[(S("binary", h=4, w=4, c=8, op=op, bcast="channel"), (1, 8, 4, 4)) for op in ("pow", "max", "min")],
+    *[(S("reduce", m=6, n=16, mode=mode), (1, 6, 1)) for mode in ("mean", "max", "sum")],
 ]
 
 
@@ -126,3 +129,29 @@ def test_composite_networks_build_and_run():
     x = np.random.default_rng(0).standard_normal((1, 3, spec.resolution, spec.resolution)).astype(np.float32)
     (y,) = session.run(None, {"input": x})
     assert y.shape == (1, 1000)
+
+
+@pytest.mark.parametrize("int8", [False, True])
+def test_composite_networks_build_and_run_in_litert(int8, tmp_path):
+    # The zoo's TFLite backend writes every block the networks use (SE gates, concat with int8 requantize,
+    # split, channel shuffle, hard-swish, padded max pool as PADV2): all of them load and run with XNNPACK.
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgebench.controller.calibration.suite.composite import composite_tflite
+    from edgebench.controller.costmodel.reader import read_model as read
+
+    ops = set()
+    for spec in composite_specs(4, seed=2):
+        path = tmp_path / f"{spec.key}.tflite"
+        path.write_bytes(composite_tflite(spec, int8=int8))
+        interp = Interpreter(str(path))
+        interp.allocate_tensors()
+        (inp,) = interp.get_input_details()
+        interp.set_tensor(inp["index"], np.zeros(inp["shape"], inp["dtype"]))
+        interp.invoke()
+        (out,) = interp.get_output_details()
+        assert tuple(interp.get_tensor(out["index"]).shape) == (1, 1000)
+        graph = read(path)
+        ops |= {n.op_type for n in graph.nodes}
+        assert not graph.warnings, graph.warnings
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "FULLY_CONNECTED"} <= ops

@@ -52,6 +52,9 @@ SPECS = [
     S("se", h=4, w=4, c=8, r=4),
     S("pad", h=4, w=4, c=8, p=1),
     S("transpose", h=4, w=4, c=8),
+    *[S("unary", h=4, w=4, c=8, op=op) for op in ("sqrt", "reciprocal", "abs", "neg")],
+    *[S("binary", h=4, w=4, c=8, op=op, bcast="channel") for op in ("pow", "max", "min")],
+    *[S("reduce", m=6, n=16, mode=mode) for mode in ("mean", "max", "sum")],
 ]
 CASES = [KernelSpec(s.op, s.params, d) for s in SPECS for d in DTYPES]
 SUPPORTED = [c for c in CASES if tflite_supported(c)]
@@ -95,6 +98,8 @@ def expected_output_shape(spec: KernelSpec) -> list[int]:
         return [1, p["h"] + 2 * p["p"], p["w"] + 2 * p["p"], p["c"]]
     if op == "transpose":
         return [1, p["c"], p["h"], p["w"]]
+    if op == "reduce":
+        return [1, p["m"], 1]
     raise AssertionError(op)
 
 
@@ -122,9 +127,13 @@ def test_every_op_and_dtype_is_covered():
     for dtype in DTYPES:
         assert {c.op for c in SUPPORTED if c.dtype == dtype} >= ({"conv", "fc", "se", "layernorm", "attention"}
                                                                   if dtype == "fp16" else set(OPS))
-    # int8: everything but a DIV by a runtime tensor (random int8 data hits its zero point)
-    skipped = [c.key for c in CASES if c.dtype == "int8" and not tflite_supported(c)]
-    assert skipped == [S("binary", "int8", h=4, w=4, c=8, op="div", bcast="same").key]
+    # int8: everything but a DIV by a runtime tensor (random int8 data hits its zero point), POW, and the
+    # unary ops and the SUM LiteRT has no int8 kernel for
+    skipped = {c.key for c in CASES if c.dtype == "int8" and not tflite_supported(c)}
+    assert skipped == {S("binary", "int8", h=4, w=4, c=8, op="div", bcast="same").key,
+                       *(S("binary", "int8", h=4, w=4, c=8, op=op, bcast="channel").key for op in ("pow", "max", "min")),
+                       S("reduce", "int8", m=6, n=16, mode="sum").key,
+                       *(S("unary", "int8", h=4, w=4, c=8, op=op).key for op in ("exp", "sqrt", "neg", "reciprocal"))}
 
 
 @pytest.mark.parametrize("spec", SUPPORTED, ids=lambda s: s.key)

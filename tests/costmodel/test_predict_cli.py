@@ -57,7 +57,7 @@ def test_flops_header(dynamic_model):
 
 def test_symbolic_dim_error_names_the_dim(dynamic_model):
     proc = predict(str(dynamic_model), "--device", "rpi4")
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # nothing could be predicted: as bench, 2 (1 is for some of several models)
     assert "'batch'" in proc.stderr and "--input-shape images=" in proc.stderr
 
 

@@ -1,10 +1,12 @@
 """Bad input gets one clear line, the agent keeps serving, nothing half-written stays behind."""
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -31,35 +33,54 @@ def failed_run_error(agent, model, *extra) -> str:
     return run["error"]
 
 
-def test_truncated_onnx(agent, tiny_onnx, tmp_path):
+def refused_before_upload(agent, client, model, *extra) -> str:
+    """The controller reads the model's inputs before uploading it: a damaged file stops there, in one line."""
+    proc = run_controller("bench", "--target", agent.address, str(model), "--threads", "1", "--runs", "3",
+                          "--no-progress", "--no-store", *extra, check_rc=2)
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert not client.model_status(hashlib.sha256(Path(model).read_bytes()).hexdigest()).present
+    return proc.stderr
+
+
+def test_truncated_onnx(agent, client, tiny_onnx, tmp_path):
     broken = tmp_path / "truncated.onnx"
     broken.write_bytes(tiny_onnx.read_bytes()[: tiny_onnx.stat().st_size // 2])
-    assert "onnxruntime cannot load the model" in failed_run_error(agent, broken)
+    assert "truncated.onnx: the model is malformed" in refused_before_upload(agent, client, broken)
+    assert "onnxruntime cannot load the model" in agent_job_error(client, broken)  # and the agent's own check
 
 
-def test_garbage_file(agent, tmp_path):
+def test_garbage_file(agent, client, tmp_path):
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(os.urandom(4096))
-    assert "cannot load" in failed_run_error(agent, junk)
+    assert "junk.onnx: the model is malformed" in refused_before_upload(agent, client, junk)
+    assert "cannot load" in agent_job_error(client, junk)
 
 
-def test_truncated_tflite(agent, tiny_tflite, tmp_path):
+def test_truncated_tflite(agent, client, tiny_tflite, tmp_path):
     broken = tmp_path / "truncated.tflite"
     broken.write_bytes(tiny_tflite.read_bytes()[:200])
-    assert "TFLite cannot load the model" in failed_run_error(agent, broken)
+    assert "truncated.tflite: the model is malformed" in refused_before_upload(agent, client, broken)
+    assert "TFLite cannot load the model" in agent_job_error(client, broken)
 
 
-def test_onnx_sent_as_tflite(agent, tiny_onnx):
-    error = failed_run_error(agent, tiny_onnx, "--runtime", "tflite")
+def agent_job_error(client, model, **spec) -> str:
+    """What the agent itself says of a job the controller would refuse before upload (other clients exist)."""
+    result = client.watch(submit(client, model, threads=1, runs=3, **spec))
+    assert result.state == pb.JOB_STATE_FAILED and "\n" not in result.error
+    return result.error
+
+
+def test_onnx_sent_as_tflite(agent, client, tiny_onnx):
+    error = agent_job_error(client, tiny_onnx, runtime=pb.RUNTIME_TFLITE)
     assert "not a TFLite model" in error and "ONNX" in error
 
 
-def test_tflite_sent_as_onnx(agent, tiny_tflite):
-    assert "onnxruntime cannot load the model" in failed_run_error(agent, tiny_tflite, "--runtime", "onnxruntime")
+def test_tflite_sent_as_onnx(agent, client, tiny_tflite):
+    assert "onnxruntime cannot load the model" in agent_job_error(client, tiny_tflite, runtime=pb.RUNTIME_ONNXRUNTIME)
 
 
-def test_unknown_input_name(agent, tiny_onnx):
-    error = failed_run_error(agent, tiny_onnx, "--input-shape", "images=1x3x32x32")
+def test_unknown_input_name(agent, client, tiny_onnx):
+    error = agent_job_error(client, tiny_onnx, input_shapes=[pb.InputShape(name="images", dims=[1, 3, 32, 32])])
     assert "unknown input name 'images'" in error and "input float32[1,3,32,32]" in error
 
 
@@ -76,8 +97,8 @@ def test_unsupported_op(agent, tmp_path):
     assert "FrobnicateTensor" in error or "com.example.nonexistent" in error
 
 
-def test_unavailable_execution_provider(agent, tiny_onnx):
-    error = failed_run_error(agent, tiny_onnx, "--ep", "tensorrt")
+def test_unavailable_execution_provider(agent, client, tiny_onnx):
+    error = agent_job_error(client, tiny_onnx, execution_provider="tensorrt")
     assert "TensorrtExecutionProvider is not available" in error and "CPUExecutionProvider" in error
 
 
@@ -145,14 +166,19 @@ def test_upload_over_the_size_limit(tmp_path, tiny_onnx):
     limit_mb = 0.001  # ~1 KB: the tiny model is larger
     assert tiny_onnx.stat().st_size > limit_mb * (1 << 20)
     with start_local_agent(str(tmp_path / "state"), ["--max-model-mb", str(limit_mb)]) as small:
-        doc = bench_json("--target", small.address, str(tiny_onnx), "--runs", "1", check_rc=1)
-        assert "over this agent's limit" in doc["runs"][0]["error"]
+        # Nothing could run: exit 2 and one line (with several models, the others would still run: exit 1).
+        proc = run_controller("bench", "--target", small.address, str(tiny_onnx), "--runs", "1", "--no-progress",
+                              "--no-store", check_rc=2)
+        assert "over this agent's limit" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
         assert list((tmp_path / "state" / "models").iterdir()) == []
 
 
-def test_external_delegate_that_cannot_load(agent, tiny_tflite, tmp_path):
+def test_external_delegate_that_cannot_load(agent, client, tiny_tflite, tmp_path):
     fake = tmp_path / "libnot_a_delegate.so"
     fake.write_bytes(b"\x7fELF but not really")
     error = failed_run_error(agent, tiny_tflite, "--ep", "external", "--delegate-path", str(fake))
     assert f"cannot load TFLite delegate {fake}" in error
-    assert "needs a path" in failed_run_error(agent, tiny_tflite, "--ep", "external")
+    proc = run_controller("bench", "--target", agent.address, str(tiny_tflite), "--ep", "external", "--no-store",
+                          check_rc=2)  # caught before upload now; the agent's own check stays
+    assert "--ep external needs --delegate-path" in proc.stderr
+    assert "needs a path" in agent_job_error(client, tiny_tflite, execution_provider="external")

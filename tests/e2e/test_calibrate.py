@@ -43,10 +43,12 @@ def test_calibrate_stores_a_profile_of_measured_figures_and_kernel_models(calibr
         fit = models["fits"]["1"]
         assert {"conv", "memory"} <= set(fit["families"]), runtime
         assert fit["roofline"]["ops_per_s"] > 0 and fit["cold_bytes_per_s"] > 0
-        assert models["memory"]["samples"] >= 4  # the suite's networks, each in its own worker
+        assert models["memory"]["samples"] >= 6  # the suite's networks, each in its own worker
         held_out = models["check"]["threads"]["1"]["held_out_networks"]
         assert held_out and all(r["measured_ms"] > 0 and r["predicted_ms"] > 0 for r in held_out)
     assert "kernel suite:" in log and "held out" in log and "verdict:" in log and str(path) in log
+    assert "the same on a Raspberry Pi 4: about" in log  # the budget estimate, and how it was made
+    assert "per-item overhead x" in log
 
 
 def test_a_second_calibration_measures_only_what_is_missing(calibrated, agent, monkeypatch):
@@ -57,6 +59,19 @@ def test_a_second_calibration_measures_only_what_is_missing(calibrated, agent, m
     measured = int(line.split()[2])
     assert measured == 0, line  # everything came from the first calibration's measurements
     assert "kept from earlier calibrations" in line
+
+
+def test_a_board_is_asked_for_a_models_optimized_graph_once(calibrated, agent, tiny_onnx, monkeypatch, tmp_path):
+    data, _, _ = calibrated
+    monkeypatch.setenv("EDGEBENCH_DATA_DIR", str(data))
+    monkeypatch.setenv("EDGEBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    first = bench_json("--target", agent.address, str(tiny_onnx), "--threads", "1", "--runs", "2")["runs"][0]
+    again = bench_json("--target", agent.address, str(tiny_onnx), "--threads", "1", "--runs", "2")["runs"][0]
+    assert first["job_spec"]["return_optimized_model"] is True
+    assert again["job_spec"]["return_optimized_model"] is False  # kept from the first run
+    assert again["predicted"]["method"] == "kernel"
+    assert again["predicted"]["predicted_latency_ms"] == pytest.approx(first["predicted"]["predicted_latency_ms"])
+    assert list((tmp_path / "cache" / "optimized-graphs").rglob("*.onnx"))
 
 
 def test_bench_and_predict_use_the_kernel_models(calibrated, agent, tiny_onnx, tiny_tflite, monkeypatch):

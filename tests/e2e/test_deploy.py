@@ -251,6 +251,42 @@ def test_upgrade_killed_half_way_is_repaired(board, env):
     assert [p.name for p in (board.prefix / "venvs").iterdir()] == [Path(live_venv(board)).name]
 
 
+@pytest.fixture(scope="module")
+def quick_start_venv(tmp_path_factory) -> Path:
+    """The environment the README's own commands make: `python3 -m venv .venv && .venv/bin/pip install -e
+    '.[host]'`, with the setuptools Python's venv brings (65.5 on 3.10/3.11, none on 3.12) and no `wheel`.
+    Made from this machine's own namespace (pip's cache or PyPI), as a user's laptop would."""
+    venv = tmp_path_factory.mktemp("quick-start") / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[host]"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return venv
+
+
+def test_upgrade_from_the_quick_starts_own_venv(board, env, quick_start_venv):
+    """Deploy builds the edgebench wheel with that venv's stock setuptools (too old for pyproject.toml's license
+    string, and without `wheel`) and no package index (the controller's namespace has no route out)."""
+    probe = subprocess.run([str(quick_start_venv / "bin" / "python"), "-c",
+                            "from edgebench.controller.deploy.wheels import setuptools_version as v; print(v())"],
+                           capture_output=True, text=True, timeout=60, check=True)
+    version = eval(probe.stdout)  # noqa: S307 - a tuple of ints or None, printed by the line above
+    if version is not None and version >= (77,):
+        warnings.warn(f"this Python's venv brings setuptools {version}: the stock-setuptools path is not the one "
+                      "tested here", stacklevel=1)
+    old_venv = live_venv(board)
+    proc = board.in_host([str(quick_start_venv / "bin" / "controller"), *deploy_args(board, "--upgrade")],
+                         timeout=600, check=False, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "installed; service: detached" in proc.stdout and live_venv(board) != old_venv
+    proc = board.in_host([str(quick_start_venv / "bin" / "controller"), "bench", "--target", board.target,
+                          "zoo:tiny_cnn", "--runs", "3", "--json", "-", "--no-progress", "--no-store"],
+                         timeout=300, check=False, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["runs"][0]["board"]["agent_version"] == "0.1.0"
+
+
 def _wait_for_half_built_venv(board: NetnsBoard, old_venv: str, timeout_s: float) -> Path:
     """The new environment once pip has put a package into it (bounded in time)."""
     deadline = time.monotonic() + timeout_s

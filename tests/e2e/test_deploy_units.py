@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import sys
 
 import pytest
@@ -118,3 +119,51 @@ def test_board_checks():
 def test_parse_report():
     report = parse_report("install-agent: hello\nEDGEBENCH prefix=/p\nEDGEBENCH have=abc x.whl\nEDGEBENCH a=b=c\n")
     assert report.prefix == "/p" and report.have == {"x.whl": "abc"} and report.get("a") == "b=c"
+
+
+def test_wheel_writer_makes_the_wheel_setuptools_makes(tmp_path):
+    """The wheel edgebench writes for a stock venv holds what pip + setuptools build: the same files, entry
+    points and requirements (the environment of the tests has a setuptools new enough to compare with)."""
+    import zipfile
+
+    from edgebench.controller.deploy.wheel_writer import write_wheel
+    from edgebench.controller.deploy.wheels import build_wheel, can_build_here
+    from tests.conftest import ROOT
+
+    if not can_build_here():
+        pytest.skip("no setuptools >= 77 here to compare with")
+    ours = zipfile.ZipFile(write_wheel(ROOT, tmp_path / "ours"))
+    theirs = zipfile.ZipFile(build_wheel(tmp_path / "theirs"))
+
+    def files(z: zipfile.ZipFile) -> set[str]:
+        return {n for n in z.namelist() if ".dist-info/" not in n}
+
+    assert files(ours) == files(theirs)
+    for name in files(ours):
+        assert ours.read(name) == theirs.read(name), name
+    dist = "edgebench-0.1.0.dist-info"
+    assert ours.read(f"{dist}/entry_points.txt").split() == theirs.read(f"{dist}/entry_points.txt").split()
+
+    def requires(z: zipfile.ZipFile) -> set[tuple]:
+        """Each requirement as what it means: name, extras, versions, and for which extras / Pythons it holds."""
+        from packaging.requirements import Requirement
+
+        head = z.read(f"{dist}/METADATA").decode().split("\n\n")[0].splitlines()
+        extras = [line.split(": ", 1)[1] for line in head if line.startswith("Provides-Extra: ")]
+        out = set()
+        for line in head:
+            if line.startswith("Requires-Dist: "):
+                r = Requirement(line.split(": ", 1)[1])
+                holds = tuple(r.marker is None or r.marker.evaluate({"extra": e, "python_version": v})
+                              for e in ["", *extras] for v in ("3.10", "3.12"))
+                out.add((r.name, tuple(sorted(r.extras)), str(r.specifier), holds))
+        return out | {tuple(line.split(": ", 1)) for line in head
+                      if line.startswith(("Provides-Extra", "License-Expression", "Requires-Python", "Name", "Version"))}
+
+    assert requires(ours) == requires(theirs)
+    # pip takes it: the RECORD's hashes are checked on install.
+    target = tmp_path / "site"
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
+                           "--target", str(target), ours.filename], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (target / "edgebench" / "controller" / "deploy" / "install-agent.sh").is_file()

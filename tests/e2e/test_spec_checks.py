@@ -7,7 +7,7 @@ from edgebench.v1 import agent_pb2 as pb
 from tests.conftest import run_controller
 
 FLOAT_FIELDS = ["timeout_s", "min_duration_s", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c",
-                "cooldown_timeout_s", "max_duration_s"]
+                "cooldown_timeout_s", "max_duration_s", "rate_hz", "deadline_ms"]
 
 
 def test_every_float_field_of_the_spec_is_listed_here():

@@ -52,7 +52,7 @@ def test_bench_stores_runs_and_history_compare_export_read_them(agent, tiny_onnx
     assert by_id[ids[1]]["samples_ms"] == runs[1]["samples_ms"] and by_id[ids[1]]["labels"]["git"] == "abc123"
     rows = list(csv.DictReader(io.StringIO(run_controller("export", "--db", store_url, "--format", "csv",
                                                           check_rc=0).stdout)))
-    assert sorted(int(r["id"]) for r in rows) == sorted(ids)
+    assert sorted(int(r["run_id"]) for r in rows) == sorted(ids)  # bench --csv's columns: run_id, as in JSON
     assert {r["labels"] for r in rows} == {"branch=main;git=abc123"}
 
 

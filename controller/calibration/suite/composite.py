@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ...zoo.net import Net, Value
 
 BLOCKS = ("conv", "basic", "inverted", "inverted_se", "shuffle", "concat")
-ACTS = ("relu", "relu6", "hardswish")
+ACTS = ("relu", "relu6", "hardswish", "silu")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from .composite import (
     composite_onnx,
     composite_tflite,
 )
+from .fp16 import to_float16
 from .spec import KernelSpec
 
 SUITE_FILES_VERSION = 1
@@ -88,6 +89,8 @@ def composite_model(spec: CompositeSpec, fmt: str, dtype: str) -> SuiteModel:
     if fmt == "onnx":
         if dtype == "int8":
             make = lambda: _quantize_onnx(composite_onnx(spec), spec.resolution)  # noqa: E731
+        elif dtype == "fp16":
+            make = lambda: to_float16(composite_onnx(spec))  # noqa: E731
         else:
             make = lambda: composite_onnx(spec)  # noqa: E731
         return SuiteModel(key, "onnx", _cached(key, ".onnx", make), dtype, composite=True)
@@ -130,7 +133,8 @@ def cold_chain_model(fmt: str, dtype: str) -> SuiteModel:
     """The cold-weight chain (see composite.cold_chain_onnx), in the cell's format and dtype."""
     key = cold_chain_key(dtype)
     if fmt == "onnx":
-        make = (lambda: _quantize_chain(cold_chain_onnx())) if dtype == "int8" else cold_chain_onnx
+        make = {"int8": lambda: _quantize_chain(cold_chain_onnx()),
+                "fp16": lambda: to_float16(cold_chain_onnx())}.get(dtype, cold_chain_onnx)
         return SuiteModel(key, "onnx", _cached(key, ".onnx", make), dtype, composite=True)
     return SuiteModel(key, "tflite", _cached(key, ".tflite", lambda: cold_chain_tflite(int8=dtype == "int8")), dtype,
                       composite=True)

@@ -93,8 +93,11 @@ class _Builder:
             return self.node("Tanh", [x])
         if act == "leakyrelu":
             return self.node("LeakyRelu", [x], alpha=0.1)
-        if act == "exp":
-            return self.node("Exp", [x])
+        simple = {"exp": "Exp", "erf": "Erf", "sqrt": "Sqrt", "reciprocal": "Reciprocal", "abs": "Abs", "neg": "Neg"}
+        if act in simple:
+            if act in ("sqrt", "reciprocal"):  # keep the inputs where the op is defined (random data is not)
+                x = self.node("Abs", [x])
+            return self.node(simple[act], [x])
         raise ValueError(f"unknown activation {act!r}")
 
     def model(self, output: str) -> bytes:
@@ -166,7 +169,10 @@ def _build(b: _Builder) -> str:  # noqa: C901 - one branch per op, each a few li
         other = {"same": lambda: b.input([1, c, h, w], "x2"),
                  "channel": lambda: b.weight([1, c, 1, 1], 1),
                  "scalar": lambda: b.fconst(1.5)}[str(s["bcast"])]()
-        return b.node({"add": "Add", "mul": "Mul", "sub": "Sub", "div": "Div"}[str(s["op"])], [x, other])
+        if s["op"] == "pow":  # a real power of a non-negative base (as a norm's x ** 2 or a GELU's x ** 3)
+            x = b.node("Abs", [x])
+        return b.node({"add": "Add", "mul": "Mul", "sub": "Sub", "div": "Div", "pow": "Pow", "max": "Max",
+                       "min": "Min"}[str(s["op"])], [x, other])
     if op == "unary":
         return b.act(b.input([1, int(s["c"]), int(s["h"]), int(s["w"])]), str(s["op"]))
     if op == "concat":
@@ -213,6 +219,11 @@ def _build(b: _Builder) -> str:  # noqa: C901 - one branch per op, each a few li
         p = int(s["p"])
         x = b.input([1, int(s["c"]), int(s["h"]), int(s["w"])])
         return b.node("Pad", [x, b.i64([0, 0, p, p, 0, 0, p, p])], mode="constant")
+    if op == "reduce":
+        x = b.input([1, int(s["m"]), int(s["n"])])
+        if s["mode"] == "sum":  # ReduceSum takes its axes as an input from opset 13, the others from 18
+            return b.node("ReduceSum", [x, b.i64([-1])], keepdims=1)
+        return b.node({"mean": "ReduceMean", "max": "ReduceMax"}[str(s["mode"])], [x], axes=[-1], keepdims=1)
     if op == "transpose":
         return b.node("Transpose", [b.input([1, int(s["c"]), int(s["h"]), int(s["w"])])], perm=[0, 2, 3, 1])
     raise ValueError(f"no ONNX generator for kernel op {op!r}")

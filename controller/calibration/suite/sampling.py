@@ -19,7 +19,7 @@ from .spec import KernelSpec
 # inputs (odd ones too: 55, 27, 13, 147, 73, 35, 17, 15...), square and not.
 SPATIAL = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 19, 20, 24, 27, 28, 30, 32, 35, 38, 40, 48, 55, 56,
            60, 64, 71, 73, 75, 80, 96, 112, 120, 128, 147, 150, 160)
-MAX_CONV_MACS = 600e6  # one conv above this takes long on a Pi at one thread; models rarely have them
+MAX_CONV_MACS = 400e6  # one conv above this takes long on a Pi at one thread; models rarely have them
 MIN_WORK = 2_000  # below this a kernel is pure overhead: measured by the smallest samples anyway
 
 
@@ -40,7 +40,8 @@ def _spatial(rng: random.Random, lo: int = 4, hi: int = 160) -> tuple[int, int]:
 
 
 def _act(rng: random.Random) -> str:
-    return rng.choices(["none", "relu", "relu6", "hardswish", "sigmoid"], [0.35, 0.35, 0.15, 0.12, 0.03])[0]
+    # SiLU: EfficientNet, YOLO and MobileViT convs; in a quantized model it keeps the conv in float
+    return rng.choices(["none", "relu", "relu6", "hardswish", "sigmoid", "silu"], [0.32, 0.3, 0.13, 0.11, 0.03, 0.11])[0]
 
 
 def sample_conv(rng: random.Random, dtype: str) -> KernelSpec:
@@ -75,12 +76,16 @@ def sample_conv(rng: random.Random, dtype: str) -> KernelSpec:
     raise RuntimeError("could not draw a conv configuration within the bounds")
 
 
+MAX_FC_MACS = 1.2e9  # a ConvNeXt / Swin MLP at 56x56 tokens
+
+
 def sample_fc(rng: random.Random, dtype: str) -> KernelSpec:
-    if rng.random() < 0.45:  # a classifier or SE head on one row
+    if rng.random() < 0.35:  # a classifier or SE head on one row
         return KernelSpec.make("fc", dtype, m=1, k=_channels(rng, 16, 4096), n=_channels(rng, 8, 2048), act="none")
-    m = rng.choice([16, 49, 64, 96, 196, 256, 576, 784])  # tokens of a transformer stage
+    # tokens of a transformer or hybrid stage (ViT 197 / 577, Swin and ConvNeXt 56x56 ... 7x7, MobileViT patches)
+    m = rng.choice([16, 49, 64, 96, 144, 196, 197, 256, 576, 577, 784, 1024, 3136])
     k, n = _channels(rng, 32, 1536), _channels(rng, 32, 3072)
-    while m * k * n > MAX_CONV_MACS:
+    while m * k * n > MAX_FC_MACS:
         m = max(1, m // 2)
     return KernelSpec.make("fc", dtype, m=m, k=k, n=n, act=rng.choice(["none", "none", "relu"]))
 
@@ -114,15 +119,24 @@ def sample_global_pool(rng: random.Random, dtype: str) -> KernelSpec:
 
 
 def sample_binary(rng: random.Random, dtype: str) -> KernelSpec:
-    op = rng.choices(["add", "mul", "sub", "div"], [0.55, 0.35, 0.05, 0.05])[0]
+    op = rng.choices(["add", "mul", "sub", "div", "pow", "max", "min"], [0.45, 0.3, 0.07, 0.08, 0.04, 0.03, 0.03])[0]
     bcast = rng.choices(["same", "channel", "scalar"], [0.6, 0.3, 0.1])[0]
     return KernelSpec.make("binary", dtype, **_map(rng), op=op, bcast=bcast)
 
 
 def sample_unary(rng: random.Random, dtype: str) -> KernelSpec:
-    op = rng.choices(["relu", "relu6", "sigmoid", "hardswish", "hardsigmoid", "silu", "gelu", "tanh", "leakyrelu"],
-                     [0.2, 0.12, 0.12, 0.14, 0.08, 0.14, 0.1, 0.05, 0.05])[0]
+    # Activations, and the element-wise ops exporters leave unfused (a GELU as Div, Erf, Add, Mul; a norm's
+    # Sqrt and Reciprocal)
+    op = rng.choices(["relu", "relu6", "sigmoid", "hardswish", "hardsigmoid", "silu", "gelu", "tanh", "leakyrelu",
+                      "erf", "sqrt", "reciprocal", "abs", "neg", "exp"],
+                     [0.14, 0.08, 0.09, 0.1, 0.06, 0.1, 0.08, 0.04, 0.04, 0.07, 0.05, 0.04, 0.03, 0.03, 0.05])[0]
     return KernelSpec.make("unary", dtype, **_map(rng), op=op)
+
+
+def sample_reduce(rng: random.Random, dtype: str) -> KernelSpec:
+    m = rng.choice([1, 16, 49, 64, 196, 197, 256, 576, 784, 1024, 3136])
+    n = rng.choice([16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1280])
+    return KernelSpec.make("reduce", dtype, m=m, n=n, mode=rng.choices(["mean", "max", "sum"], [0.6, 0.2, 0.2])[0])
 
 
 def sample_concat(rng: random.Random, dtype: str) -> KernelSpec:
@@ -154,7 +168,7 @@ def sample_softmax(rng: random.Random, dtype: str) -> KernelSpec:
 
 
 def sample_layernorm(rng: random.Random, dtype: str) -> KernelSpec:
-    return KernelSpec.make("layernorm", dtype, m=rng.choice([16, 49, 64, 196, 256, 577, 784, 3136]),
+    return KernelSpec.make("layernorm", dtype, m=rng.choice([16, 49, 64, 196, 197, 256, 577, 784, 1024, 3136]),
                            n=rng.choice([32, 64, 96, 128, 192, 256, 384, 512, 768]))
 
 
@@ -182,14 +196,15 @@ SAMPLERS: dict[str, Callable[[random.Random, str], KernelSpec]] = {
     "global_pool": sample_global_pool, "binary": sample_binary, "unary": sample_unary, "concat": sample_concat,
     "shuffle": sample_shuffle, "resize": sample_resize, "softmax": sample_softmax, "layernorm": sample_layernorm,
     "attention": sample_attention, "se": sample_se, "pad": sample_pad, "transpose": sample_transpose,
+    "reduce": sample_reduce,
 }
 
-# How many of each op the first draw takes: convolutions dominate the time of vision models, so they get the
-# most samples; everything else is memory-bound and simpler to fit.
+# How many of each op the first draw takes: convolutions dominate the time of vision models and vary most, so
+# they get the most samples; memory-bound ops are cheap to measure and many kinds, so they get a broad share.
 INITIAL_SHARE: dict[str, float] = {
-    "conv": 0.42, "fc": 0.07, "matmul": 0.05, "pool": 0.04, "global_pool": 0.03, "binary": 0.07, "unary": 0.08,
-    "concat": 0.03, "shuffle": 0.03, "resize": 0.03, "softmax": 0.03, "layernorm": 0.03, "attention": 0.03,
-    "se": 0.03, "pad": 0.015, "transpose": 0.015,
+    "conv": 0.34, "fc": 0.09, "matmul": 0.05, "pool": 0.04, "global_pool": 0.03, "binary": 0.09, "unary": 0.1,
+    "concat": 0.03, "shuffle": 0.025, "resize": 0.03, "softmax": 0.03, "layernorm": 0.03, "attention": 0.03,
+    "se": 0.025, "pad": 0.02, "transpose": 0.03, "reduce": 0.03,
 }
 
 

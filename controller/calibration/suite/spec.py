@@ -10,9 +10,11 @@ Ops and their parameters (all ints unless said):
     matmul      b, m, k, n                                      (two activations: [b,m,k] x [b,k,n])
     pool        h, w, c, k, stride, mode ("max" / "avg")
     global_pool h, w, c                                         (average over h x w)
-    binary      h, w, c, op ("add" / "mul" / "sub" / "div"), bcast ("same" / "channel" / "scalar")
+    binary      h, w, c, op ("add" / "mul" / "sub" / "div" / "pow" / "max" / "min"),
+                bcast ("same" / "channel" / "scalar")
     unary       h, w, c, op ("relu" / "relu6" / "sigmoid" / "hardswish" / "hardsigmoid" / "silu" / "gelu" /
-                            "tanh" / "leakyrelu" / "exp")
+                            "tanh" / "leakyrelu" / "exp" / "erf" / "sqrt" / "reciprocal" / "abs" / "neg")
+    reduce      m, n, mode ("mean" / "max" / "sum")                 (over the last axis of [1, m, n], kept)
     concat      h, w, c, n                                      (n inputs of h x w x c along channels)
     shuffle     h, w, c, groups                                 (channel shuffle: reshape-transpose-reshape)
     resize      h, w, c, scale, mode ("nearest" / "bilinear")
@@ -23,7 +25,7 @@ Ops and their parameters (all ints unless said):
                                                                  sigmoid, multiply)
     pad         h, w, c, p                                      (zero pad p on each spatial side)
     transpose   h, w, c                                         (the layout flip between NCHW and NHWC)
-`act` is "none", "relu", "relu6", "hardswish" or "sigmoid". Dtypes: "fp32", "int8" (ONNX: QDQ around the op so
+`act` is "none", "relu", "relu6", "hardswish", "sigmoid" or "silu". Dtypes: "fp32", "int8" (ONNX: QDQ around the op so
 onnxruntime runs its QLinear kernel with int8 I/O; TFLite: full int8 with int8 I/O) and "fp16" (fp16 weights).
 """
 from __future__ import annotations
@@ -49,6 +51,7 @@ OPS: dict[str, tuple[str, ...]] = {
     "attention": ("seq", "dim", "heads"),
     "se": ("h", "w", "c", "r"),
     "pad": ("h", "w", "c", "p"),
+    "reduce": ("m", "n", "mode"),
     "transpose": ("h", "w", "c"),
 }
 DTYPES = ("fp32", "int8", "fp16")

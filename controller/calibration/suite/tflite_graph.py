@@ -28,7 +28,7 @@ CALIBRATION_SEED = 7
 # Ops whose int8 kernels require the output to keep the input's quantization (the converter's
 # "same scale" ops); CONCATENATION ties all its inputs too.
 _SAME_SCALE = frozenset({"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "TRANSPOSE", "PAD", "RESIZE_BILINEAR",
-                         "RESIZE_NEAREST_NEIGHBOR", "CONCATENATION"})
+                         "RESIZE_NEAREST_NEIGHBOR", "CONCATENATION", "REDUCE_MAX", "MAXIMUM", "MINIMUM"})
 # The only output quantization TFLite's int8 kernels accept for these.
 _FIXED_OUTPUT = {"SOFTMAX": QParams(1.0 / 256.0, -128), "LOGISTIC": QParams(1.0 / 256.0, -128),
                  "TANH": QParams(1.0 / 128.0, 0)}

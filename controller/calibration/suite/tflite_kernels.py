@@ -43,10 +43,18 @@ _SAME, _VALID = 0, 1  # Padding
 _LEAKY_ALPHA = 0.1  # the ONNX generator's LeakyRelu alpha: the two suites measure the same function
 _LAYERNORM_EPS = 1e-5
 _BINARY = {"add": ("ADD", "AddOptions"), "mul": ("MUL", "MulOptions"), "sub": ("SUB", "SubOptions"),
-           "div": ("DIV", "DivOptions")}
+           "div": ("DIV", "DivOptions"), "pow": ("POW", "PowOptions"), "max": ("MAXIMUM", "MaximumMinimumOptions"),
+           "min": ("MINIMUM", "MaximumMinimumOptions")}
 # int8 DIV refuses a divisor element equal to its zero point, which random int8 data (what the agent
 # feeds) is sure to contain: only constant divisors, kept away from zero, make a runnable int8 model.
-_NO_INT8 = {("binary", "div", "same")}
+# int8 POW has no kernel; int8 MAXIMUM / MINIMUM want the constant operand in the input's quantization, which the
+# writer does not share with constants.
+_NO_INT8 = {("binary", "div", "same"), *(("binary", op, b) for op in ("pow", "max", "min") for b in ("channel", "scalar")),
+            ("binary", "pow", "same")}
+# Unary ops TFLite has a builtin for (erf has none: converters lower exact GELU to the GELU op).
+_UNARY_BUILTINS = {"relu": "RELU", "relu6": "RELU6", "sigmoid": "LOGISTIC", "hardswish": "HARD_SWISH",
+                   "tanh": "TANH", "exp": "EXP", "sqrt": "SQRT", "abs": "ABS", "neg": "NEG"}
+_UNARY_NO_INT8 = {"exp", "sqrt", "neg", "reciprocal"}
 
 
 def _i(spec: KernelSpec, name: str) -> int:
@@ -68,6 +76,8 @@ def _spatial(size: int, k: int, stride: int) -> int:
 def _activation(g: KernelGraph, y: int, act: str) -> int:
     if act in _AFTER:
         return g.op(_AFTER[act], [y], g.shape(y))
+    if act == "silu":  # as converters lower it: LOGISTIC + MUL
+        return _unary_op(g, y, "silu")
     return y
 
 
@@ -133,15 +143,19 @@ def _binary(g: KernelGraph, s: KernelSpec) -> int:
     else:
         other = g.const(1.5)
     op, options = _BINARY[str(s["op"])]
+    if s["op"] == "pow":  # a real power of a non-negative base
+        x = g.op("ABS", [x], shape)
     return g.op(op, [x, other], shape, options)
 
 
 def _unary_op(g: KernelGraph, x: int, kind: str) -> int:
     shape = g.shape(x)
-    simple = {"relu": "RELU", "relu6": "RELU6", "sigmoid": "LOGISTIC", "hardswish": "HARD_SWISH",
-              "tanh": "TANH", "exp": "EXP"}
-    if kind in simple:
-        return g.op(simple[kind], [x], shape)
+    if kind == "sqrt":  # inputs where the op is defined
+        x = g.op("ABS", [x], shape)
+    if kind in _UNARY_BUILTINS:
+        return g.op(_UNARY_BUILTINS[kind], [x], shape)
+    if kind == "reciprocal":  # converters write 1 / x as a DIV of a constant
+        return g.op("DIV", [g.const(1.0), g.op("ABS", [x], shape)], shape, "DivOptions")
     if kind == "leakyrelu":
         return g.op("LEAKY_RELU", [x], shape, "LeakyReluOptions", alpha=_LEAKY_ALPHA)
     if kind == "gelu":
@@ -156,6 +170,12 @@ def _unary_op(g: KernelGraph, x: int, kind: str) -> int:
 
 def _unary(g: KernelGraph, s: KernelSpec) -> int:
     return _unary_op(g, g.input([1, _i(s, "h"), _i(s, "w"), _i(s, "c")]), str(s["op"]))
+
+
+def _reduce(g: KernelGraph, s: KernelSpec) -> int:
+    m, n = _i(s, "m"), _i(s, "n")
+    op = {"mean": "MEAN", "max": "REDUCE_MAX", "sum": "SUM"}[str(s["mode"])]
+    return g.op(op, [g.input([1, m, n]), g.index([2])], [1, m, 1], "ReducerOptions", keepDims=True)
 
 
 def _concat(g: KernelGraph, s: KernelSpec) -> int:
@@ -251,7 +271,7 @@ _BUILDERS: dict[str, Callable[[KernelGraph, KernelSpec], int]] = {
     "conv": _conv, "fc": _fc, "matmul": _matmul, "pool": _pool, "global_pool": _global_pool,
     "binary": _binary, "unary": _unary, "concat": _concat, "shuffle": _shuffle, "resize": _resize,
     "softmax": _softmax, "layernorm": _layernorm, "attention": _attention, "se": _se, "pad": _pad,
-    "transpose": _transpose,
+    "transpose": _transpose, "reduce": _reduce,
 }
 
 
@@ -260,7 +280,7 @@ def _valid(spec: KernelSpec) -> bool:
     op = spec.op
     if op == "conv":
         cin, cout, groups = _i(spec, "cin"), _i(spec, "cout"), _i(spec, "groups")
-        return groups >= 1 and cin % groups == 0 and cout % groups == 0 and str(spec["act"]) in (*_FUSED, *_AFTER)
+        return groups >= 1 and cin % groups == 0 and cout % groups == 0 and str(spec["act"]) in (*_FUSED, *_AFTER, "silu")
     if op == "shuffle":
         return _i(spec, "c") % _i(spec, "groups") == 0
     if op == "attention":
@@ -270,7 +290,7 @@ def _valid(spec: KernelSpec) -> bool:
     if op == "pool" and spec["mode"] != "max":
         return _i(spec, "k") <= min(_i(spec, "h"), _i(spec, "w"))
     if op == "fc":
-        return str(spec["act"]) in (*_FUSED, *_AFTER)
+        return str(spec["act"]) in (*_FUSED, *_AFTER, "silu")
     return True
 
 
@@ -287,8 +307,15 @@ def tflite_supported(spec: KernelSpec) -> bool:
     fp16 one with float weights or constants (without any, the fp16 model is the fp32 one)."""
     if spec.op not in _BUILDERS or not _valid(spec):
         return False
+    params = dict(spec.params)
+    if spec.op == "unary" and params["op"] not in _UNARY_BUILTINS and params["op"] not in (
+            "leakyrelu", "gelu", "silu", "hardsigmoid", "reciprocal"):
+        return False  # no TFLite builtin, and converters do not write it as ops of their own
     if spec.dtype == "int8":
-        params = dict(spec.params)
+        if spec.op == "unary" and params["op"] in _UNARY_NO_INT8:
+            return False
+        if spec.op == "reduce" and params["mode"] == "sum":
+            return False
         return (spec.op, params.get("op"), params.get("bcast")) not in _NO_INT8
     if spec.dtype == "fp16":
         return _graph(spec).has_float_constants

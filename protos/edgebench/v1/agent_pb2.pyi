@@ -172,8 +172,15 @@ class InputData(_message.Message):
     def __init__(self, name: _Optional[str] = ..., npy: _Optional[bytes] = ..., npy_sha256: _Optional[str] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c", "keep_trace", "no_sampling", "cooldown_timeout_s", "batch", "return_optimized_model", "graph_optimization_level", "max_duration_s")
+    __slots__ = ("model_sha256", "model_name", "runtime", "execution_provider", "threads", "warmup_runs", "runs", "min_duration_s", "input_shapes", "input_seed", "inputs", "timeout_s", "profile_ops", "delegate_path", "delegate_options", "client_id", "sample_rate_hz", "idle_baseline_s", "cooldown_to_c", "keep_trace", "no_sampling", "cooldown_timeout_s", "batch", "return_optimized_model", "graph_optimization_level", "max_duration_s", "provider_options", "inter_op_threads", "rate_hz", "deadline_ms")
     class DelegateOptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ProviderOptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -206,6 +213,10 @@ class JobSpec(_message.Message):
     RETURN_OPTIMIZED_MODEL_FIELD_NUMBER: _ClassVar[int]
     GRAPH_OPTIMIZATION_LEVEL_FIELD_NUMBER: _ClassVar[int]
     MAX_DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    INTER_OP_THREADS_FIELD_NUMBER: _ClassVar[int]
+    RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     model_sha256: str
     model_name: str
     runtime: Runtime
@@ -232,7 +243,39 @@ class JobSpec(_message.Message):
     return_optimized_model: bool
     graph_optimization_level: str
     max_duration_s: float
-    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., runtime: _Optional[_Union[Runtime, str]] = ..., execution_provider: _Optional[str] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., runs: _Optional[int] = ..., min_duration_s: _Optional[float] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., input_seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputData, _Mapping]]] = ..., timeout_s: _Optional[float] = ..., profile_ops: _Optional[bool] = ..., delegate_path: _Optional[str] = ..., delegate_options: _Optional[_Mapping[str, str]] = ..., client_id: _Optional[str] = ..., sample_rate_hz: _Optional[float] = ..., idle_baseline_s: _Optional[float] = ..., cooldown_to_c: _Optional[float] = ..., keep_trace: _Optional[bool] = ..., no_sampling: _Optional[bool] = ..., cooldown_timeout_s: _Optional[float] = ..., batch: _Optional[_Iterable[_Union[BatchModel, _Mapping]]] = ..., return_optimized_model: _Optional[bool] = ..., graph_optimization_level: _Optional[str] = ..., max_duration_s: _Optional[float] = ...) -> None: ...
+    provider_options: _containers.ScalarMap[str, str]
+    inter_op_threads: int
+    rate_hz: float
+    deadline_ms: float
+    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., runtime: _Optional[_Union[Runtime, str]] = ..., execution_provider: _Optional[str] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., runs: _Optional[int] = ..., min_duration_s: _Optional[float] = ..., input_shapes: _Optional[_Iterable[_Union[InputShape, _Mapping]]] = ..., input_seed: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputData, _Mapping]]] = ..., timeout_s: _Optional[float] = ..., profile_ops: _Optional[bool] = ..., delegate_path: _Optional[str] = ..., delegate_options: _Optional[_Mapping[str, str]] = ..., client_id: _Optional[str] = ..., sample_rate_hz: _Optional[float] = ..., idle_baseline_s: _Optional[float] = ..., cooldown_to_c: _Optional[float] = ..., keep_trace: _Optional[bool] = ..., no_sampling: _Optional[bool] = ..., cooldown_timeout_s: _Optional[float] = ..., batch: _Optional[_Iterable[_Union[BatchModel, _Mapping]]] = ..., return_optimized_model: _Optional[bool] = ..., graph_optimization_level: _Optional[str] = ..., max_duration_s: _Optional[float] = ..., provider_options: _Optional[_Mapping[str, str]] = ..., inter_op_threads: _Optional[int] = ..., rate_hz: _Optional[float] = ..., deadline_ms: _Optional[float] = ...) -> None: ...
+
+class RealTimeStats(_message.Message):
+    __slots__ = ("rate_hz", "deadline_ms", "frames", "deadline_misses", "miss_share", "late_starts", "response_p50_ms", "response_p99_ms", "response_max_ms", "jitter_ms", "start_delay_max_ms", "busy_share")
+    RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_MISSES_FIELD_NUMBER: _ClassVar[int]
+    MISS_SHARE_FIELD_NUMBER: _ClassVar[int]
+    LATE_STARTS_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_P99_MS_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_MAX_MS_FIELD_NUMBER: _ClassVar[int]
+    JITTER_MS_FIELD_NUMBER: _ClassVar[int]
+    START_DELAY_MAX_MS_FIELD_NUMBER: _ClassVar[int]
+    BUSY_SHARE_FIELD_NUMBER: _ClassVar[int]
+    rate_hz: float
+    deadline_ms: float
+    frames: int
+    deadline_misses: int
+    miss_share: float
+    late_starts: int
+    response_p50_ms: float
+    response_p99_ms: float
+    response_max_ms: float
+    jitter_ms: float
+    start_delay_max_ms: float
+    busy_share: float
+    def __init__(self, rate_hz: _Optional[float] = ..., deadline_ms: _Optional[float] = ..., frames: _Optional[int] = ..., deadline_misses: _Optional[int] = ..., miss_share: _Optional[float] = ..., late_starts: _Optional[int] = ..., response_p50_ms: _Optional[float] = ..., response_p99_ms: _Optional[float] = ..., response_max_ms: _Optional[float] = ..., jitter_ms: _Optional[float] = ..., start_delay_max_ms: _Optional[float] = ..., busy_share: _Optional[float] = ...) -> None: ...
 
 class BatchModel(_message.Message):
     __slots__ = ("model_sha256", "model_name", "input_shapes", "profile_ops", "return_optimized_model")
@@ -367,7 +410,7 @@ class OpProfile(_message.Message):
     def __init__(self, node_name: _Optional[str] = ..., op_type: _Optional[str] = ..., provider: _Optional[str] = ..., mean_us: _Optional[float] = ..., count: _Optional[int] = ..., median_us: _Optional[float] = ..., steady_count: _Optional[int] = ..., order: _Optional[int] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("job_id", "state", "error", "runtime", "runtime_version", "execution_provider_requested", "providers_used", "threads", "warmup_runs", "load_ms", "first_inference_ms", "latency", "samples_ns", "window_start_ns", "window_end_ns", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "inputs", "outputs", "warnings", "model_sha256", "model_name", "spec", "worker_exit_code", "op_profile", "started_unix_s", "finished_unix_s", "agent_version", "peak_rss_steady_kib", "measurement", "batch", "optimized_model", "rss_before_load_kib")
+    __slots__ = ("job_id", "state", "error", "runtime", "runtime_version", "execution_provider_requested", "providers_used", "threads", "warmup_runs", "load_ms", "first_inference_ms", "latency", "samples_ns", "window_start_ns", "window_end_ns", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "inputs", "outputs", "warnings", "model_sha256", "model_name", "spec", "worker_exit_code", "op_profile", "started_unix_s", "finished_unix_s", "agent_version", "peak_rss_steady_kib", "measurement", "batch", "optimized_model", "rss_before_load_kib", "realtime")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -402,6 +445,7 @@ class JobResult(_message.Message):
     BATCH_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZED_MODEL_FIELD_NUMBER: _ClassVar[int]
     RSS_BEFORE_LOAD_KIB_FIELD_NUMBER: _ClassVar[int]
+    REALTIME_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: JobState
     error: str
@@ -436,10 +480,11 @@ class JobResult(_message.Message):
     batch: _containers.RepeatedCompositeFieldContainer[BatchResult]
     optimized_model: bytes
     rss_before_load_kib: int
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., providers_used: _Optional[_Iterable[str]] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., worker_exit_code: _Optional[int] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., started_unix_s: _Optional[float] = ..., finished_unix_s: _Optional[float] = ..., agent_version: _Optional[str] = ..., peak_rss_steady_kib: _Optional[int] = ..., measurement: _Optional[_Union[Measurement, _Mapping]] = ..., batch: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ..., optimized_model: _Optional[bytes] = ..., rss_before_load_kib: _Optional[int] = ...) -> None: ...
+    realtime: RealTimeStats
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., error: _Optional[str] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., providers_used: _Optional[_Iterable[str]] = ..., threads: _Optional[int] = ..., warmup_runs: _Optional[int] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., spec: _Optional[_Union[JobSpec, _Mapping]] = ..., worker_exit_code: _Optional[int] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., started_unix_s: _Optional[float] = ..., finished_unix_s: _Optional[float] = ..., agent_version: _Optional[str] = ..., peak_rss_steady_kib: _Optional[int] = ..., measurement: _Optional[_Union[Measurement, _Mapping]] = ..., batch: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ..., optimized_model: _Optional[bytes] = ..., rss_before_load_kib: _Optional[int] = ..., realtime: _Optional[_Union[RealTimeStats, _Mapping]] = ...) -> None: ...
 
 class BatchResult(_message.Message):
-    __slots__ = ("model_sha256", "model_name", "error", "load_ms", "first_inference_ms", "latency", "samples_ns", "op_profile", "inputs", "outputs", "providers_used", "warnings", "optimized_model", "state", "runtime", "runtime_version", "execution_provider_requested", "window_start_ns", "window_end_ns", "rss_before_load_kib", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "peak_rss_steady_kib")
+    __slots__ = ("model_sha256", "model_name", "error", "load_ms", "first_inference_ms", "latency", "samples_ns", "op_profile", "inputs", "outputs", "providers_used", "warnings", "optimized_model", "state", "runtime", "runtime_version", "execution_provider_requested", "window_start_ns", "window_end_ns", "rss_before_load_kib", "rss_after_load_kib", "peak_rss_load_kib", "peak_rss_kib", "peak_rss_steady_kib", "realtime")
     MODEL_SHA256_FIELD_NUMBER: _ClassVar[int]
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -464,6 +509,7 @@ class BatchResult(_message.Message):
     PEAK_RSS_LOAD_KIB_FIELD_NUMBER: _ClassVar[int]
     PEAK_RSS_KIB_FIELD_NUMBER: _ClassVar[int]
     PEAK_RSS_STEADY_KIB_FIELD_NUMBER: _ClassVar[int]
+    REALTIME_FIELD_NUMBER: _ClassVar[int]
     model_sha256: str
     model_name: str
     error: str
@@ -488,7 +534,8 @@ class BatchResult(_message.Message):
     peak_rss_load_kib: int
     peak_rss_kib: int
     peak_rss_steady_kib: int
-    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., error: _Optional[str] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., providers_used: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., optimized_model: _Optional[bytes] = ..., state: _Optional[_Union[JobState, str]] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_before_load_kib: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., peak_rss_steady_kib: _Optional[int] = ...) -> None: ...
+    realtime: RealTimeStats
+    def __init__(self, model_sha256: _Optional[str] = ..., model_name: _Optional[str] = ..., error: _Optional[str] = ..., load_ms: _Optional[float] = ..., first_inference_ms: _Optional[float] = ..., latency: _Optional[_Union[LatencyStats, _Mapping]] = ..., samples_ns: _Optional[_Iterable[int]] = ..., op_profile: _Optional[_Iterable[_Union[OpProfile, _Mapping]]] = ..., inputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., outputs: _Optional[_Iterable[_Union[TensorInfo, _Mapping]]] = ..., providers_used: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., optimized_model: _Optional[bytes] = ..., state: _Optional[_Union[JobState, str]] = ..., runtime: _Optional[str] = ..., runtime_version: _Optional[str] = ..., execution_provider_requested: _Optional[str] = ..., window_start_ns: _Optional[int] = ..., window_end_ns: _Optional[int] = ..., rss_before_load_kib: _Optional[int] = ..., rss_after_load_kib: _Optional[int] = ..., peak_rss_load_kib: _Optional[int] = ..., peak_rss_kib: _Optional[int] = ..., peak_rss_steady_kib: _Optional[int] = ..., realtime: _Optional[_Union[RealTimeStats, _Mapping]] = ...) -> None: ...
 
 class PowerSourceFigures(_message.Message):
     __slots__ = ("sensor", "method", "samples_in_window", "coverage", "avg_w", "peak_w", "energy_j", "reason", "note", "idle_w")
