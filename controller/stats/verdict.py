@@ -43,16 +43,25 @@ def compare_samples(current: np.ndarray, baseline: np.ndarray, th: Thresholds = 
     big = abs(change) >= th.min_effect and abs(med - base) >= th.noise_floor_ms
     if significant and big:
         verdict = REGRESSION if med > base else IMPROVEMENT
-        reason = f"median {base:.4g} -> {med:.4g} ms ({change:+.1%}), p={test.p_value:.2g} < {th.alpha:g}"
+        reason = f"median {_ms(base)} -> {_ms(med)} ms ({change:+.1%}), {_p(test.p_value)} < {th.alpha:g}"
     else:
         verdict = SAME
-        why = [] if significant else [f"p={test.p_value:.2g} >= {th.alpha:g}"]
+        why = [] if significant else [f"{_p(test.p_value)} >= {th.alpha:g}"]
         if abs(change) < th.min_effect:
             why.append(f"|change| {abs(change):.1%} < {th.min_effect:.0%}")
         elif abs(med - base) < th.noise_floor_ms:
             why.append(f"|difference| {abs(med - base):.3g} ms < noise floor {th.noise_floor_ms:g} ms")
-        reason = f"median {base:.4g} -> {med:.4g} ms ({change:+.1%}): " + ", ".join(why)
+        reason = f"median {_ms(base)} -> {_ms(med)} ms ({change:+.1%}): " + ", ".join(why)
     return Comparison(verdict, test.p_value, change, med, base, reason)
+
+
+def _ms(v: float) -> str:
+    """A median in words a reader compares by eye: no exponents (4 significant digits, whole ms above 10 s)."""
+    return f"{v:.0f}" if abs(v) >= 1e4 else f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.6f}"
+
+
+def _p(p: float) -> str:
+    return "p<0.0001" if p < 0.0001 else f"p={p:.4f}"
 
 
 def _median(values: np.ndarray) -> float | None:

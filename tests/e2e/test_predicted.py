@@ -43,7 +43,7 @@ def test_device_flag_and_table(agent, tiny_onnx):
                           "--runs", "3", "--no-progress", "--json", "-", check_rc=0)
     run = json.loads(proc.stdout)["runs"][0]
     assert run["predicted"]["device"] == "rpi4" and run["predicted"]["source"] == "built-in rpi4"
-    assert "pred ms" in proc.stderr and "predicted with device profile rpi4 (built-in rpi4)" in proc.stderr
+    assert "lat err %" in proc.stderr and "predicted with device profile rpi4 (built-in rpi4)" in proc.stderr
 
 
 def test_unknown_device_is_a_clear_error(agent, tiny_onnx):

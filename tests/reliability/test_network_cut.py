@@ -116,16 +116,13 @@ def test_upload_cut_midway_fails_clearly_and_restarts_cleanly(netboard):
         subprocess.run([*tc, "del", "dev", netboard._veth, "root"], timeout=30)
         if bench.poll() is None:
             bench.kill()
-    assert bench.returncode == 1
+    assert bench.returncode == 2, err  # nothing could run: exit 2, as for every job refused before it ran
     # The README's promise: within seconds (the controller's keepalive: a ping every 10 s, 5 s to answer),
     # in one line naming the unreachable agent.
     print(f"\nupload cut: the controller gave up {noticed_s:.1f} s after the link went down")
     assert noticed_s < UPLOAD_CUT_NOTICED_S, f"the cut upload took {noticed_s:.1f} s to fail"
-    run = json.loads(out)["runs"][0]
-    assert run["status"] == "failed" and "upload" in run["error"] and "unreachable" in run["error"], run["error"]
-    assert BOARD_ADDR in run["error"] and "\n" not in run["error"]
     problems = [line for line in err.splitlines() if "unreachable" in line]
-    assert len(problems) == 1 and BOARD_ADDR in problems[0], err
+    assert len(problems) == 1 and BOARD_ADDR in problems[0] and "upload" in problems[0], err
     # The agent drops the half-written upload once it notices the controller is gone.
     wait_for(lambda: not list(models_dir.glob("*.part")), 90, "the partial upload to be removed")
     again = netboard.in_host(bench_cmd(str(model), "--runs", "1"), timeout=180, check=False, cwd=ROOT)

@@ -14,6 +14,7 @@ def _result() -> pb.JobResult:
     r = pb.JobResult(state=pb.JOB_STATE_SUCCEEDED, window_start_ns=10_000_000_000, window_end_ns=12_000_000_000)
     m = r.measurement
     m.window_start_ns, m.window_end_ns, m.duration_s, m.inferences = r.window_start_ns, r.window_end_ns, 2.0, 400
+    m.sample_rate_hz = 5.0
     m.power_source, m.power_note, m.energy_method = "rpi5-pmic", "excludes regulator losses", "trapezoid"
     m.power_avg_w, m.power_peak_w, m.energy_j, m.power_idle_w = 6.5, 7.25, 13.0, 4.0
     m.energy_per_inference_j, m.energy_above_idle_j, m.energy_per_inference_above_idle_j = 0.0325, 5.0, 0.0125
@@ -50,7 +51,11 @@ def test_unmeasured_is_null_not_zero():
     assert all(j[k] is None for k in TOP_KEYS) and j["energy"] is None
     assert set(energy_cells(r).values()) == {"-"}
     assert energy_notes(r) == []
+    # A measurement holding only the contention readings (no sensor sampled) is no energy figure either.
+    r.measurement.contention.readings = 3
+    assert all(energy_json(r)[k] is None for k in TOP_KEYS) and energy_json(r)["energy"] is None
     # Sampled, but power unreadable: absent figures stay null, the reason is kept; a measured 0 stays 0.
+    r.measurement.sample_rate_hz = 10.0
     r.measurement.unavailable["power"] = "rpi5-pmic: exit status 255"
     r.measurement.temp_max_c = 0.0
     j = energy_json(r)
