@@ -16,6 +16,8 @@ shared with others' niced work, that work is the board's housekeeping, the hog i
 
 It prints every night's verdicts, then:
   false alarms       regressions flagged on a benchmark that did not change (and on slowed.onnx before it did)
+  false improvements unchanged benchmarks reported faster (printed, not a failure)
+  unconfirmed        changes seen on a first attempt that its re-run did not confirm (regress --confirm)
   missed regressions nights from --slow-from on where slowed.onnx was compared and not flagged
   excluded           cases not compared because every attempt was contended or throttled (said so, not passed)
 The machine is shared: the load average of each night is printed beside its verdicts. Not part of CI.
@@ -170,6 +172,10 @@ def summary(nights: list[dict], slow_from: int) -> int:
     false_alarms = [(n["night"], c["benchmark"]) for n in nights for c in n["cases"]
                     if c["verdict"] == "regression" and not (_is_slowed(c) and n["night"] >= slow_from)]
     expected = [(n["night"], c) for n in nights for c in n["cases"] if _is_slowed(c) and n["night"] >= slow_from]
+    false_gains = [(n["night"], c["benchmark"]) for n in nights for c in n["cases"]
+                   if c["verdict"] == "improvement" and not (_is_slowed(c) and n["night"] == slow_from)]
+    unconfirmed = [(n["night"], c["benchmark"]) for n in nights for c in n["cases"]
+                   if "not confirmed by its re-run" in (c.get("message") or "")]
     missed = [night for night, c in expected if c["verdict"] in ("same", "improvement", "new", "insufficient")]
     caught = [night for night, c in expected if c["verdict"] == "regression"]
     excluded = [(n["night"], c["benchmark"]) for n in nights for c in n["cases"] if c["verdict"] == "excluded"]
@@ -178,6 +184,10 @@ def summary(nights: list[dict], slow_from: int) -> int:
     quiet = [n for n in nights if not n["hog"]]
     print()
     print(f"false alarms: {len(false_alarms)}" + (f" {false_alarms}" if false_alarms else ""))
+    print(f"false improvements (an unchanged benchmark reported faster; not a failure): {len(false_gains)}"
+          + (f" {false_gains}" if false_gains else ""))
+    print(f"changes seen once and not confirmed by their re-run (reported as same): {len(unconfirmed)}"
+          + (f" {unconfirmed}" if unconfirmed else ""))
     print(f"missed regressions: {len(missed)} of {len(expected)} nights with the slower model"
           + (f" (nights {missed})" if missed else "") + f"; flagged on nights {caught}")
     print(f"excluded (every attempt contended or throttled, reported as such): {len(excluded)} cases"

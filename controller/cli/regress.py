@@ -44,6 +44,9 @@ def add_parser(sub: options.Subparsers) -> None:
                         "worker's CPU) before it is excluded (default 1)")
     p.add_argument("--rerun-wait", type=float, default=0.0, metavar="S",
                    help="seconds to wait before such a re-run (default 0)")
+    p.add_argument("--confirm", type=int, default=1, metavar="N",
+                   help="re-runs that must agree before a regression or improvement is reported (default 1; 0: "
+                        "report the first attempt's verdict)")
     options.add_threshold_args(p)
     p.set_defaults(run=run)
     sub_accept = p.add_subparsers(dest="regress_command", metavar="{accept}")
@@ -66,13 +69,13 @@ def regress_options(args: argparse.Namespace) -> RegressOptions:
         raise ControllerError("regress needs --fleet FILE and --suite FILE (or: controller regress accept ...)")
     if args.parallel < 1:
         raise ControllerError("--parallel must be at least 1")
-    if not 0 <= args.rerun_wait < float("inf") or args.rerun_throttled < 0:
-        raise ControllerError("--rerun-wait and --rerun-throttled must be finite and not negative")
+    if not 0 <= args.rerun_wait < float("inf") or args.rerun_throttled < 0 or args.confirm < 0:
+        raise ControllerError("--rerun-wait, --rerun-throttled and --confirm must be finite and not negative")
     fleet, suite = load_fleet(args.fleet), load_suite(args.suite)  # every file error before anything runs
     return RegressOptions(
         fleet=fleet, suite=suite, db=args.db, baseline=args.baseline, thresholds=options.thresholds(args),
         parallel=args.parallel, connect_timeout_s=args.connect_timeout, rerun_throttled=args.rerun_throttled,
-        rerun_wait_s=args.rerun_wait,
+        rerun_wait_s=args.rerun_wait, confirm=args.confirm,
         labels=dict(args.label),
         config={"fleet": str(Path(args.fleet).resolve()), "suite": str(Path(args.suite).resolve()),
                 "baseline": args.baseline.describe(), "alpha": args.alpha, "min_effect": args.min_effect,

@@ -22,7 +22,7 @@ from ..store import Acceptance, Store, StoredRun
 
 DEFAULT_COUNT = 3
 NOISE_RUNS = 10  # the benchmark's own history its noise is measured on
-NOISE_MIN_RUNS = 3  # fewer runs than this tell nothing about the noise: the configured floor alone applies
+NOISE_MIN_RUNS = 3  # fewer runs than this tell nothing about the noise (regress then gates at twice the floor)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,14 @@ each, every result stored and compared like with like against its baseline.
 
 A board that cannot be reached, or drops mid-way, turns its remaining jobs into errors; the other boards
 carry on. A throttled or contended run (other processes took the worker's CPU) is re-run (it is kept, marked
-excluded) and, if it happens again, reported as excluded: never compared as if it were a normal run.
+excluded) and, if it happens again, reported as excluded: never compared as if it were a normal run. A
+regression or improvement is reported only when a re-run agrees (a shared board has nights that are a few
+percent slower for everyone, and one outlying run is not news); the first attempt is kept, marked excluded.
 
 Each benchmark's minimum effect comes from its own noise on its board (NOISE_MULTIPLE times the spread of
-its recent medians), never below the configured floor; the noise is shown beside the verdict.
+its recent medians), never below the configured floor; until baseline.NOISE_MIN_RUNS runs have measured that noise the
+gate is YOUNG_MULTIPLE times the floor (one baseline run may itself be the outlier). The noise is shown
+beside the verdict.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from ..errors import ControllerError
 from ..link.connection import BoardConnection, connect
 from ..link.target import parse_target
 from ..records import RunRecord
-from ..stats.verdict import ERROR, EXCLUDED, NEW, REGRESSION, Thresholds, compare_samples
+from ..stats.verdict import ERROR, EXCLUDED, IMPROVEMENT, NEW, REGRESSION, Thresholds, compare_samples
 from ..store import NewRun, Store, Verdict, open_store
 from .baseline import Baseline, BaselineSpec, find_baseline
 from .config import FleetTarget, Suite, SuiteJob
@@ -34,6 +38,9 @@ OUTCOME = {REGRESSION: "failure", ERROR: "error", EXCLUDED: "skipped"}
 # A benchmark's minimum effect is this many times its run-to-run noise (CodSpeed measured a 2.66% CV on
 # shared runners, where a 7% gate kept false alarms near 1%: about 2.6 times).
 NOISE_MULTIPLE = 3.0
+# Before a benchmark has the history to measure its noise, its one or two baseline runs may be the outlier
+# (bench_nightly: a first night 13% faster than the seven after it): the gate is twice the floor until then.
+YOUNG_MULTIPLE = 2.0
 
 
 @dataclass
@@ -47,6 +54,7 @@ class RegressOptions:
     connect_timeout_s: float = 10.0
     rerun_throttled: int = 1  # re-runs of a throttled or contended job before it is excluded
     rerun_wait_s: float = 0.0  # pause before such a re-run (lets a passing load end)
+    confirm: int = 1  # re-runs that must agree before a regression or improvement is reported
     labels: dict[str, str] = field(default_factory=dict)
     config: dict = field(default_factory=dict)  # stored with the session (file paths, options)
     log: Callable[[str], None] = lambda line: None
@@ -139,24 +147,42 @@ class _Runner:
             models, runtimes = plan_models(bench)
         except ControllerError as exc:
             return CaseResult(target, job, ERROR, str(exc), seconds=time.monotonic() - started)
-        attempts = 1 + max(0, self.opts.rerun_throttled)
-        for attempt in range(1, attempts + 1):
+        reruns_left, confirms_left = max(0, self.opts.rerun_throttled), max(0, self.opts.confirm)
+        candidate: CaseResult | None = None  # a change seen once, awaiting its re-run
+        attempt = 0
+        while True:
+            attempt += 1
             [record] = bench_on(board, bench, models, runtimes)
             record.target = target.name
             unstable = _unstable(record)
-            if unstable and attempt < attempts:
+            if unstable and reruns_left:
+                reruns_left -= 1
                 self._store(record, labels, Verdict(EXCLUDED, detail={"reason": f"{unstable}; re-run"}))
                 self.opts.log(f"[{target.name}] {job.name}: {unstable}, running it again")
                 time.sleep(max(0.0, self.opts.rerun_wait_s))
                 continue
             case = self._judge(record, target, job, unstable)
+            if case.verdict in (REGRESSION, IMPROVEMENT) and confirms_left:
+                confirms_left -= 1
+                candidate = case
+                self._store(record, labels, Verdict(EXCLUDED, case.p_value, case.change, case.median_ms,
+                                                    case.baseline_median_ms, case.baseline_ids,
+                                                    {"reason": f"{case.verdict} to confirm: {case.message}; re-run"}))
+                self.opts.log(f"[{target.name}] {job.name}: {case.verdict} {_pct(case.change)}, running it again "
+                              "to confirm")
+                continue
+            if candidate is not None:
+                agreed = case.verdict == candidate.verdict
+                case.message += (f" (confirmed: the first attempt was {_pct(candidate.change)} too)" if agreed else
+                                 f" (the first attempt's {candidate.verdict} of {_pct(candidate.change)} was not "
+                                 "confirmed by its re-run)")
             case.run_id = self._store(record, labels, Verdict(
                 case.verdict, case.p_value, case.change, case.median_ms, case.baseline_median_ms,
                 case.baseline_ids, {"reason": case.message, "noise_cv": case.noise_cv, "noise_runs": case.noise_runs,
                                     "min_effect": case.min_effect, "contention": case.contention}))
             case.attempts, case.seconds = attempt, time.monotonic() - started
             return case
-        raise AssertionError("unreachable")  # pragma: no cover
+
 
     def _judge(self, record: RunRecord, target: FleetTarget, job: SuiteJob, unstable: str) -> CaseResult:
         contention = (record.contention or {}).get("contention")
@@ -169,7 +195,7 @@ class _Runner:
             base = find_baseline(self.store, self.opts.baseline, record.key, self.session, record.model.name)
         noise = base.noise
         floor = self.opts.thresholds.min_effect
-        min_effect = max(floor, NOISE_MULTIPLE * noise.cv) if noise else floor
+        min_effect = max(floor, NOISE_MULTIPLE * noise.cv) if noise else YOUNG_MULTIPLE * floor
         extra = {"noise_cv": noise.cv if noise else None, "noise_runs": noise.runs if noise else 0,
                  "min_effect": min_effect, "contention": contention}
         median = float(np.median(record.samples_ms)) if record.samples_ms else None
@@ -219,6 +245,11 @@ def _baseline_words(base: Baseline, record: RunRecord) -> str:
 
 def _gate_words(noise, floor: float, min_effect: float) -> str:
     if noise is None:
-        return f"min effect {floor:.0%} (the floor: too little history to measure the noise)"
+        return (f"min effect {min_effect:.0%} ({YOUNG_MULTIPLE:g} x the {floor:.0%} floor until enough runs "
+                "measure the noise)")
     return (f"noise {noise.cv:.1%} over {noise.runs} runs, min effect {min_effect:.1%} "
             f"(max of the {floor:.0%} floor and {NOISE_MULTIPLE:g} x noise)")
+
+
+def _pct(change: float | None) -> str:
+    return "-" if change is None else f"{change:+.1%}"

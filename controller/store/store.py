@@ -318,7 +318,7 @@ class Store:
                  session_id: int | None = None, model_name: str | None = None, regress_only: bool = False,
                  since_acceptance: bool = False, usable_only: bool = True) -> list[StoredRun]:
         """The most recent good runs with the same comparison key, newest first: succeeded, neither throttled
-        nor contended, not themselves flagged as a regression unless someone accepted it (a regression stays
+        nor contended nor excluded, not themselves flagged as a regression unless someone accepted it (a regression stays
         news until it is fixed, accepted, or another baseline is chosen).
 
         `model_name`: the model by this name instead of the key's sha256, whatever version of the file (a
@@ -331,7 +331,8 @@ class Store:
         if usable_only:
             clauses += ["r.status = 'ok'", "(r.throttled IS NULL OR r.throttled = 0)",
                         "(r.contended IS NULL OR r.contended = 0)",
-                        "(v.verdict IS NULL OR v.verdict <> 'regression' OR a.run_id IS NOT NULL)"]
+                        # an excluded run (a first attempt awaiting its confirming re-run) is no baseline either
+                        "(v.verdict IS NULL OR v.verdict NOT IN ('regression', 'excluded') OR a.run_id IS NOT NULL)"]
         if regress_only:
             clauses.append("(a.run_id IS NOT NULL OR r.session_id IN (SELECT id FROM sessions WHERE kind = ?))")
             params.append(REGRESS_LOCK)

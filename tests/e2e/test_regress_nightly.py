@@ -20,15 +20,19 @@ import numpy as np
 import pytest
 
 from edgebench.controller.link.local_agent import start_local_agent
+from edgebench.controller.regress.config import load_fleet, load_suite
+from edgebench.controller.regress.run import RegressOptions, RegressResult, run_regress
+from edgebench.controller.stats.verdict import Thresholds
 from edgebench.controller.store import NewRun, RunFilter, open_store
 from tests.conftest import bench_json, run_controller
 from tests.e2e.models import matmul_chain
-from tests.e2e.test_regress import WORK_SUITE, fleet, regress
+from tests.e2e.test_regress import WORK_SUITE, fleet, regress, suite
 from tests.store import fixtures as store_fixtures
 
 pg_server = store_fixtures.pg_server
 store_url = store_fixtures.store_url
 SAME = ("--alpha", "1e-300")
+NO_FLOOR = Thresholds(noise_floor_ms=0.0)
 
 
 def night(tmp_path, boards, db, model: Path, *extra: str, rc: int) -> dict:
@@ -124,8 +128,10 @@ def test_the_gate_comes_from_the_benchmarks_own_noise_and_is_shown(agent, tmp_pa
         store.add_runs([NewRun(_clone(measured.record, samples * 0.7), {"git": "fast"})])
     floor_only = night(tmp_path, boards, store_url, model, "--baseline", "label:git=fast", "--noise-floor-ms", "0",
                        rc=1)
-    assert floor_only["verdict"] == "regression" and floor_only["min_effect"] == pytest.approx(0.10)
-    assert floor_only["noise_cv"] is None and "too little history" in floor_only["message"]
+    # Too little history to measure the noise: twice the 10% floor, said so; the re-run confirmed it.
+    assert floor_only["verdict"] == "regression" and floor_only["min_effect"] == pytest.approx(0.20)
+    assert floor_only["noise_cv"] is None and "until enough runs measure the noise" in floor_only["message"]
+    assert floor_only["attempts"] == 2 and "confirmed" in floor_only["message"]
     # A history this noisy: its nights' medians at 0.4 and 1.6 times the first night's.
     with open_store(store_url) as store:
         session = store.start_session("regress", {})
@@ -134,7 +140,7 @@ def test_the_gate_comes_from_the_benchmarks_own_noise_and_is_shown(agent, tmp_pa
                                created_unix_s=time.time() - 3600 + i) for i, s in enumerate(scales)])
         store.finish_session(session, "ok", {})
         history = [r.latency_p50_ms for r in store.query(RunFilter(limit=None))
-                   if r.session_id is not None and r.verdict != "regression"]
+                   if r.session_id is not None and r.verdict not in ("regression", "excluded")]
     noisy = night(tmp_path, boards, store_url, model, "--baseline", "label:git=fast", "--noise-floor-ms", "0", rc=0)
     center = float(np.median(history))
     assert noisy["noise_runs"] == len(history) == 8  # the seven injected nights and the first real one
@@ -220,3 +226,55 @@ def test_the_threshold_is_the_agents(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "edgebench.agent.cli", "--state-dir", str(tmp_path / "s2"),
                               "--contended-above", "nan"], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--contended-above must be a share" in refused.stderr
+
+
+def _regress_api(tmp_path, boards: Path, db: str, model: Path, on_log=lambda line: None,
+                 thresholds: Thresholds = NO_FLOOR, **opts) -> RegressResult:
+    """regress as the CLI runs it, with a hook on its log lines (to act between two attempts of a case)."""
+    suite_path = suite(tmp_path, WORK_SUITE.format(model=model))
+    return run_regress(RegressOptions(load_fleet(boards), load_suite(suite_path), db=db, log=on_log,
+                                      thresholds=thresholds, **opts))
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_change_is_reported_only_when_its_re_run_agrees(agent, tmp_path, store_url):
+    """One outlying run is not news: the first attempt that looks like a change is kept (excluded) and run
+    again; a re-run that does not agree makes it `same`, one that agrees makes it the regression."""
+    boards = fleet(tmp_path, ("board-a", agent.address))
+    model = matmul_chain(tmp_path / "work.onnx", repeats=2)
+    assert _regress_api(tmp_path, boards, store_url, model).cases[0].verdict == "new"
+    assert _regress_api(tmp_path, boards, store_url, model,
+                        thresholds=Thresholds(alpha=1e-300, noise_floor_ms=0.0)).cases[0].verdict == "same"
+
+    # The heavier file for the first attempt only: the log line announcing the re-run puts the old one back
+    # (bench uploads the file afresh for every attempt), as if that one run had been an outlier.
+    matmul_chain(model, repeats=32)
+    seen: list[str] = []
+
+    def restore(line: str) -> None:
+        seen.append(line)
+        if "running it again to confirm" in line:
+            matmul_chain(model, repeats=2)
+
+    outlier = _regress_api(tmp_path, boards, store_url, model, on_log=restore,
+                           thresholds=Thresholds(alpha=0.002, noise_floor_ms=0.0, min_effect=0.5))
+    [case] = outlier.cases
+    assert any("regression" in s and "to confirm" in s for s in seen), seen
+    assert case.verdict != "regression" and case.attempts == 2 and outlier.exit_code == 0
+    assert "was not confirmed by its re-run" in case.message
+    with open_store(store_url) as store:
+        runs = store.query(RunFilter(session_id=store.get(case.run_id).session_id))
+        verdicts = sorted(store.verdict(r.id).verdict for r in runs)
+    assert verdicts == sorted(["excluded", case.verdict])  # the outlier is kept, never a baseline
+
+    # A change that persists: both attempts heavier, the regression is confirmed.
+    matmul_chain(model, repeats=32)
+    real = _regress_api(tmp_path, boards, store_url, model,
+                        thresholds=Thresholds(alpha=0.002, noise_floor_ms=0.0, min_effect=0.5))
+    [case] = real.cases
+    assert case.verdict == "regression" and case.attempts == 2 and real.exit_code == 1
+    assert "confirmed: the first attempt was" in case.message
+    # --confirm 0: the first attempt's verdict, as before.
+    once = _regress_api(tmp_path, boards, store_url, model, confirm=0,
+                        thresholds=Thresholds(alpha=0.002, noise_floor_ms=0.0, min_effect=0.5))
+    assert once.cases[0].verdict == "regression" and once.cases[0].attempts == 1
