@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -37,7 +38,7 @@ from .kernel_fit import KernelSample, fit_cache, fit_kernels
 from .kernel_store import Cell, CellMeasurements, ModelTiming, load_cell, save_cell
 from .memory_fit import MemorySample, fit_memory
 from .suite import sampling
-from .suite.composite import cold_chain_key, composite_specs
+from .suite.composite import cold_chain_key, composite_specs, memory_specs
 from .suite.models import (
     SuiteModel,
     cold_chain_model,
@@ -345,7 +346,8 @@ def calibrate_kernels(runner: SuiteRunner, board_fingerprint: str, opts: KernelC
     for _ in range(size.passes):
         session.measure(plan)
     top = max(opts.threads)
-    memory_plan = {c: [m for m in [*(composite_model(s, _fmt(c.runtime), c.dtype) for s in comps),
+    memory_nets = [*comps, *memory_specs(opts.seed)]
+    memory_plan = {c: [m for m in [*(composite_model(s, _fmt(c.runtime), c.dtype) for s in memory_nets),
                                    cold_chain_model(_fmt(c.runtime), c.dtype)]  # the largest weights of all
                        if not _has_memory(cells[c], m.key)]
                    for c in cells if c.threads == top}
@@ -488,8 +490,10 @@ def check_summary(result: KernelCalibrationResult) -> list[str]:
         verdict = (f"verdict: USABLE — {within}/{len(held_errors)} held-out networks within ±10%; expect some "
                    f"models off by more (worst kernel family {worst_kernel * 100:.0f}%)")
     else:
-        verdict = (f"verdict: ROUGH — only {within}/{len(held_errors)} held-out networks within ±10%: the board "
-                   "was busy or the suite too small; calibrate again on an idle board (without --quick)")
+        median = f" (median |error| {statistics.median(held_errors):.0f}%)" if held_errors else ""
+        verdict = (f"verdict: ROUGH — only {within}/{len(held_errors)} held-out networks within ±10%{median}: "
+                   "take the predictions as indicative; if the board was busy, calibrate again when it is idle "
+                   "(and without --quick)")
     lines.append(verdict)
     return lines
 

@@ -155,3 +155,29 @@ def test_composite_networks_build_and_run_in_litert(int8, tmp_path):
         ops |= {n.op_type for n in graph.nodes}
         assert not graph.warnings, graph.warnings
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "FULLY_CONNECTED"} <= ops
+
+
+def test_memory_networks_have_the_feature_maps_of_real_models(tmp_path):
+    # The memory fit's activation term must be measured at the sizes real vision models have (MBs per
+    # feature map), not only on the small timing networks (under 1 MB), and the networks must run.
+    from edgebench.controller.calibration.suite.composite import memory_specs
+
+    peaks = []
+    for spec in memory_specs():
+        path = tmp_path / f"{spec.key}.onnx"
+        peaks.append(read_bytes(composite_onnx(spec), path))
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (y,) = session.run(None, {"input": np.zeros((1, 3, spec.resolution, spec.resolution), np.float32)})
+        assert y.shape == (1, 1000)
+    assert min(peaks) > 2 * 2**20 and max(peaks) > 20 * 2**20, peaks
+    timing = [read_bytes(composite_onnx(s), tmp_path / f"{s.key}.onnx") for s in composite_specs(8)]
+    assert max(peaks) > 4 * max(timing)
+
+
+def read_bytes(data: bytes, path) -> int:
+    """The model's peak live activation bytes, as the calibration counts them."""
+    from edgebench.controller.costmodel.analysis import analyze
+    from edgebench.controller.costmodel.reader import read_model
+
+    path.write_bytes(data)
+    return analyze(read_model(path)).peak_activation_bytes

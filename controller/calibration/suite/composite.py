@@ -48,6 +48,14 @@ def composite_specs(count: int, seed: int = 0) -> list[CompositeSpec]:
     return out
 
 
+def memory_specs(seed: int = 0) -> list[CompositeSpec]:
+    """Networks with the feature maps of real vision models (224-448 px inputs, 16-64-channel stems at half
+    resolution: 3 to 37 MB of live activations) for the memory fit alone. The timing networks stay small for a
+    board's budget, but fitted only on them the activation term is measured below 1 MB and extrapolated."""
+    shapes = [(224, 2.0, 3), (320, 2.5, 3), (448, 1.0, 3), (448, 2.0, 2)]  # resolution, width, stages
+    return [CompositeSpec(seed * 1000 + 900 + i, r, w, 1, st) for i, (r, w, st) in enumerate(shapes)]
+
+
 def _block(net: Net, x: Value, kind: str, cout: int, stride: int, rng: random.Random,
            acts: tuple[str, ...]) -> Value:
     act = rng.choice(acts)
