@@ -93,9 +93,14 @@ class Journal:
     def submitted(self, job_id: str, model_text: str, model_name: str, model_path: Path, sha256: str,
                   runtime: str, threads: int, spec: dict[str, Any] | None) -> None:
         self.job_ids.append(job_id)
+        entry = PendingJob(job_id, self.target, model_text, model_name, str(model_path.resolve()), sha256, runtime,
+                           threads, dict(self.input_shapes), self.device, self.predict, dict(self.labels), self.db,
+                           self.store, spec, time.time())
         try:
-            save(PendingJob(job_id, self.target, model_text, model_name, str(model_path.resolve()), sha256, runtime,
-                            threads, dict(self.input_shapes), self.device, self.predict, dict(self.labels), self.db,
-                            self.store, spec, time.time()))
+            try:
+                save(entry)
+            except KeyboardInterrupt:  # Ctrl-C mid-write: the printed watch command needs this entry whole
+                save(entry)
+                raise
         except OSError:  # a journal that cannot be written costs the re-attach's extras, never the bench
             pass

@@ -113,6 +113,7 @@ def main() -> int:
             return 1
         verdict = next((line for line in proc.stdout.splitlines() if line.startswith("verdict:")), "")
         print(f"calibration: {calibrate_s:.0f} s wall; {verdict}", flush=True)
+        print(pi4_estimate(proc.stdout), flush=True)
 
     rows: list[dict] = []
     for entry in models:
@@ -187,6 +188,13 @@ def _predictions(models: list[dict], args: argparse.Namespace, threads: str, env
     return out
 
 
+def pi4_estimate(calibrate_log: str) -> str:
+    """calibrate's own lines on the suite's board time here and its estimate for a Raspberry Pi 4."""
+    lines = [line.strip() for line in calibrate_log.splitlines()
+             if line.startswith("kernel suite:") or "on a Raspberry Pi 4" in line]
+    return "  " + "\n  ".join(lines) if lines else "  (calibrate printed no board-time estimate)"
+
+
 def repeatability(models: list[dict], args: argparse.Namespace, threads: str) -> int:
     """Two calibrations of the same board, each from scratch, minutes apart: how far apart are their
     predictions of the corpus? (Aim: every model within ±3%.)"""
@@ -201,6 +209,7 @@ def repeatability(models: list[dict], args: argparse.Namespace, threads: str) ->
             print(proc.stderr[-2000:], file=sys.stderr)
             return 1
         print(f"calibration {i}: {time.monotonic() - started:.0f} s ({data_dir})", flush=True)
+        print(pi4_estimate(proc.stdout), flush=True)
         runs.append(_predictions(models, args, threads, env))
     diffs = {k: runs[1][k] / runs[0][k] - 1 for k in runs[0] if k in runs[1] and runs[0][k] > 0}
     for (name, t), d in sorted(diffs.items(), key=lambda kv: -abs(kv[1]))[:15]:

@@ -8,8 +8,8 @@ regression or improvement is reported only when a re-run agrees (a shared board 
 percent slower for everyone, and one outlying run is not news); the first attempt is kept, marked excluded.
 
 Each benchmark's minimum effect comes from its own noise on its board (NOISE_MULTIPLE times the spread of
-its recent medians), never below the configured floor; until baseline.NOISE_MIN_RUNS runs have measured that noise the
-gate is YOUNG_MULTIPLE times the floor (one baseline run may itself be the outlier). The noise is shown
+its recent medians), never below the configured floor; until baseline.NOISE_MIN_RUNS runs have measured that
+noise the gate is YOUNG_MULTIPLE times the floor (one baseline run may itself be the outlier). The noise is shown
 beside the verdict.
 """
 from __future__ import annotations
@@ -182,7 +182,6 @@ class _Runner:
                                     "min_effect": case.min_effect, "contention": case.contention}))
             case.attempts, case.seconds = attempt, time.monotonic() - started
             return case
-
 
     def _judge(self, record: RunRecord, target: FleetTarget, job: SuiteJob, unstable: str) -> CaseResult:
         contention = (record.contention or {}).get("contention")
