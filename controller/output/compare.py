@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..compare import RunComparison
+from ..stats.verdict import p_value_text
 from .table import render_table
 
 VERDICT_WIDTH = 24  # the verdict column says the word; the reasons follow the table
@@ -20,9 +21,7 @@ def _fmt(v: float | None) -> str:
 
 
 def _p(p: float | None) -> str:
-    if p is None:
-        return "-"
-    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
+    return "-" if p is None else p_value_text(p)
 
 
 def _verdict(text: str) -> tuple[str, str]:

@@ -60,8 +60,14 @@ def _ms(v: float) -> str:
     return f"{v:.0f}" if abs(v) >= 1e4 else f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.6f}"
 
 
+def p_value_text(p: float) -> str:
+    """A p-value without exponents, to four places ("<0.0001" below that): tables and reasons alike."""
+    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
+
+
 def _p(p: float) -> str:
-    return "p<0.0001" if p < 0.0001 else f"p={p:.4f}"
+    text = p_value_text(p)
+    return f"p{text}" if text.startswith("<") else f"p={text}"
 
 
 def _median(values: np.ndarray) -> float | None:
